@@ -1,0 +1,118 @@
+"""`rollout plan ...`: check an initiative plan before anything starts on it.
+
+Exit codes: 0 the plan is valid; 2 it is not, or the file cannot be read. Problems are printed
+one per line with line number, field path, value and message, so an editor can jump to them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from domain.plan import PlanSummary
+from domain.plan_yaml import PlanError, PlanIssue, parse_plan
+
+INVALID = 2
+
+plan_app = typer.Typer(no_args_is_help=True, help="Check and inspect initiative plans (YAML).")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plan_app, name="plan")
+
+
+@plan_app.command("validate")
+def validate(
+    file: Path = typer.Argument(..., help="The plan YAML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of tables."),
+) -> None:
+    """Validate a plan: print its summary, or every problem with its line, path and value."""
+    out = Console(soft_wrap=True, highlight=False)
+    try:
+        text = read_plan_text(file)
+        summary = parse_plan(text, source=str(file)).summary()
+    except PlanFileError as failure:
+        if as_json:
+            _echo_json(False, errors=[PlanIssue(path="", value="", message=str(failure))])
+        else:
+            Console(stderr=True, soft_wrap=True, highlight=False).print(Text(str(failure)))
+        raise typer.Exit(INVALID) from None
+    except PlanError as failure:
+        if as_json:
+            _echo_json(False, errors=failure.errors)
+        else:
+            _print_errors(out, failure)
+        raise typer.Exit(INVALID) from None
+    if as_json:
+        _echo_json(True, summary=summary)
+    else:
+        _print_summary(out, str(file), summary)
+
+
+class PlanFileError(Exception):
+    """The plan file cannot be read; the message is one sentence for the person at the terminal."""
+
+
+def read_plan_text(file: Path) -> str:
+    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan)."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        reason = "no such file"
+    except IsADirectoryError:
+        reason = "it is a directory"
+    except PermissionError:
+        reason = "permission denied"
+    except UnicodeDecodeError:
+        reason = "it is not UTF-8 text"
+    except OSError as failure:
+        reason = failure.strerror or type(failure).__name__
+    raise PlanFileError(f"Cannot read plan file '{file}': {reason}.")
+
+
+def _echo_json(valid: bool, *, summary: PlanSummary | None = None,
+               errors: list[PlanIssue] = ()) -> None:
+    result: dict = {"valid": valid}
+    if summary is not None:
+        result["summary"] = summary.model_dump(mode="json")
+    if not valid:
+        result["errors"] = [e.model_dump() for e in errors]
+    typer.echo(json.dumps(result, indent=2))
+
+
+def _print_errors(out: Console, failure: PlanError) -> None:
+    out.print(Text(f"{failure.message}:", style="bold red"))
+    for issue in failure.errors:
+        line = Text("  ")
+        line.append(f"line {issue.line}" if issue.line else "line ?", style="cyan")
+        if issue.path:
+            line.append("  ").append(issue.path, style="bold").append(f" = {issue.value}")
+        line.append(f"  {issue.message}")
+        out.print(line)
+
+
+def _print_summary(out: Console, source: str, s: PlanSummary) -> None:
+    out.print(Text(f"{source}: valid plan", style="bold green"))
+    out.print(Text(f"{s.name} ({s.initiative_id}), SSIP Phase {s.ssip_phase}: {s.practice}"))
+    out.print(Text(f"SiMR: {s.simr}"))
+    out.print(Text(f"{s.sites} sites ({s.districts} districts, {s.schools} schools), "
+                   f"{s.practitioners} practitioners, {len(s.regions)} regions"))
+    regions = Table("region", "districts", "schools", title="Sites by region")
+    for r in s.regions:
+        regions.add_row(r.region, str(r.districts), str(r.schools))
+    out.print(regions)
+    cohorts = Table("cohort", "name", "sites", "gate", title="Cohorts")
+    for c in s.cohorts:
+        cohorts.add_row(c.id, c.name, str(c.sites), c.gate)
+    out.print(cohorts)
+    pd = Table("stage", "sessions", "hours", title=f"PD plan ({s.trainers} trainers)")
+    for stage, count in s.pd_sessions.items():
+        pd.add_row(stage.value, str(count), f"{s.pd_hours[stage]:g}")
+    out.print(pd)
+    out.print(Text(f"Calendar: {s.school_years} school years, {s.first_day} to {s.last_day}, "
+                   f"{s.school_days} school days"))

@@ -1,0 +1,204 @@
+"""A private PostgreSQL cluster for development and tests.
+
+The server refuses to run as root, so when we are root every server-side command (initdb, pg_ctl)
+runs as the ``postgres`` user via ``runuser``; otherwise it runs as the current user. The cluster
+listens on 127.0.0.1 only, keeps its unix socket inside its data directory, and trusts every
+local connection (it is never reachable from outside the machine).
+
+    with LocalPostgres(fsync=False) as pg:
+        conn = await asyncpg.connect(pg.dsn)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import glob
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from devstack.ports import free_port
+
+SERVER_USER = "postgres"
+SUPERUSER = "postgres"
+
+
+class PostgresError(RuntimeError):
+    pass
+
+
+def find_bin_dir() -> Path:
+    """The bin directory of the highest PostgreSQL version under /usr/lib/postgresql (Debian
+    layout), else the directory holding ``pg_ctl`` on PATH."""
+
+    def version(path: str) -> tuple[int, ...]:
+        found = re.search(r"/postgresql/([\d.]+)/bin", path)
+        return tuple(int(p) for p in found.group(1).split(".") if p) if found else (0,)
+
+    candidates = [p for p in glob.glob("/usr/lib/postgresql/*/bin") if os.access(os.path.join(p, "initdb"), os.X_OK)]
+    if candidates:
+        return Path(max(candidates, key=version))
+    on_path = shutil.which("pg_ctl")
+    if on_path and os.access(os.path.join(os.path.dirname(on_path), "initdb"), os.X_OK):
+        return Path(on_path).parent
+    raise PostgresError("PostgreSQL server binaries not found (run scripts/bootstrap, which installs the "
+                        "Debian 'postgresql' package)")
+
+
+class LocalPostgres:
+    """Start with ``start()`` or as a context manager (``with`` or ``async with``); ``dsn`` is the
+    connection string of the created database. A data directory we created is deleted on stop."""
+
+    def __init__(self, data_dir: str | Path | None = None, port: int | None = None, *,
+                 database: str = "rollout", fsync: bool = True, start_timeout: float = 60.0) -> None:
+        self.bin_dir = find_bin_dir()
+        self.temporary = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.port = port
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", database):
+            raise ValueError(f"unsupported database name {database!r}")
+        self.database = database
+        self.fsync = fsync
+        self.start_timeout = start_timeout
+        self.as_root = os.geteuid() == 0
+        self._running = False
+
+    # -- public --------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for(self.database)
+
+    def dsn_for(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+
+    @property
+    def log_file(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / "server.log"
+
+    def start(self) -> "LocalPostgres":
+        if self._running:
+            return self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if self.data_dir is None:
+            # Under /tmp, not the caller's home: the postgres user must be able to reach it.
+            self.data_dir = Path(tempfile.mkdtemp(prefix="rollout-pg-", dir="/tmp"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.data_dir, 0o700)
+        if self.as_root:
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        pick_port = self.port is None
+        for attempt in range(3):
+            if pick_port:
+                self.port = free_port()
+            self._write_config()
+            try:
+                self._server(["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file), "-w",
+                              "-t", str(int(self.start_timeout)), "start"], what="start")
+                break
+            except PostgresError as error:
+                # Someone took the free port between our check and the server's bind: try another.
+                if not (pick_port and attempt < 2 and "already in use" in str(error)):
+                    raise
+        self._running = True
+        atexit.register(self.stop)
+        self._create_database()
+
+    def stop(self) -> None:
+        if self._running:
+            self._running = False
+            atexit.unregister(self.stop)
+            try:
+                self._server(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], what="stop")
+            finally:
+                if self.temporary and self.data_dir is not None:
+                    shutil.rmtree(self.data_dir, ignore_errors=True)
+        elif self.temporary and self.data_dir is not None and self.data_dir.exists():
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> "LocalPostgres":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> "LocalPostgres":
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(self.stop)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _server(self, argv: list[str], *, what: str) -> subprocess.CompletedProcess[str]:
+        """Run a server-side binary as the postgres user when we are root."""
+        command = [str(self.bin_dir / argv[0]), *argv[1:]]
+        if self.as_root:
+            command = ["runuser", "-u", SERVER_USER, "--", *command]
+        result = subprocess.run(command, cwd="/tmp", capture_output=True, text=True,
+                                env={**os.environ, "LC_ALL": "C", "LANG": "C"})
+        if result.returncode != 0:
+            log = ""
+            if self.data_dir is not None and self.log_file.exists():
+                log = "\n--- server.log ---\n" + self.log_file.read_text(errors="replace")[-4000:]
+            raise PostgresError(f"PostgreSQL {what} failed ({' '.join(command)}):\n"
+                                f"{result.stdout}{result.stderr}{log}")
+        return result
+
+    def _initdb(self) -> None:
+        argv = ["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
+                "--no-locale"]
+        if not self.fsync:
+            argv.append("--no-sync")
+        self._server(argv, what="initdb")
+
+    def _write_config(self) -> None:
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.data_dir}'",
+            "max_connections": "200",
+            "fsync": "on" if self.fsync else "off",
+            "synchronous_commit": "on" if self.fsync else "off",
+            "full_page_writes": "on" if self.fsync else "off",
+        }
+        # postgresql.auto.conf is read last and belongs to the server user already.
+        conf = self.data_dir / "postgresql.auto.conf"
+        text = "# written by devstack.postgres\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
+        conf.write_text(text)
+        if self.as_root:
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(conf, entry.pw_uid, entry.pw_gid)
+
+    def _create_database(self) -> None:
+        command = [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.host,
+                   "-p", str(self.port), "-U", SUPERUSER, "-d", "postgres", "-tA", "-c",
+                   f"select 1 from pg_database where datname = '{self.database}'"]
+        exists = subprocess.run(command, capture_output=True, text=True, cwd="/tmp")
+        if exists.returncode != 0:
+            raise PostgresError(f"cannot query the new server: {exists.stderr}")
+        if exists.stdout.strip() != "1":
+            created = subprocess.run([str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port),
+                                      "-U", SUPERUSER, self.database], capture_output=True, text=True, cwd="/tmp")
+            if created.returncode != 0:
+                raise PostgresError(f"createdb {self.database} failed: {created.stderr}")

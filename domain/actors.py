@@ -1,0 +1,36 @@
+"""Who acts: staff accounts with a role, and the system itself."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Role(StrEnum):
+    STATE_ADMIN = "state_admin"
+    DISTRICT_COORDINATOR = "district_coordinator"
+    COACH = "coach"
+    AUDITOR = "auditor"
+    SYSTEM = "system"
+
+
+class Actor(BaseModel):
+    """A staff account (never a student) or the engine itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    role: Role
+    district: str | None = Field(default=None, description="the district a coordinator serves")
+
+    def may_act_for(self, district: str | None) -> bool:
+        """State staff and the system act anywhere; a coordinator only in their own district."""
+        if self.role in (Role.STATE_ADMIN, Role.SYSTEM):
+            return True
+        if self.role is Role.DISTRICT_COORDINATOR:
+            return self.district is not None and self.district == district
+        return self.role is Role.COACH
+
+
+SYSTEM = Actor(id="rollout-engine", role=Role.SYSTEM)

@@ -1,0 +1,61 @@
+"""Cohort start gates: when the next cohort of sites may begin.
+
+A gate is a date, a share of the previous cohort at (or past) a stage, or an explicit state
+decision. `gate_verdict` says whether it holds and why, in words that go into the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.stages import Stage
+
+
+class GateVerdict(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    holds: bool
+    evidence: str
+
+
+def describe_gate(gate) -> str:
+    match gate.kind:
+        case "immediate":
+            return "starts at launch"
+        case "date":
+            return f"starts on {gate.on:%d %b %Y}"
+        case "share":
+            return f"starts when {gate.percent:g}% of the previous cohort reach {gate.stage}"
+        case "decision":
+            return "starts on a state decision"
+    raise ValueError(f"unknown gate kind: {gate.kind!r}")
+
+
+def gate_verdict(
+    gate, *, today: date, previous_stages: list[Stage | None], decided_by: str | None = None
+) -> GateVerdict:
+    """`previous_stages`: the current stage of each site of the previous cohort."""
+    match gate.kind:
+        case "immediate":
+            return GateVerdict(holds=True, evidence="no gate: the cohort starts at launch")
+        case "date":
+            return GateVerdict(holds=today >= gate.on,
+                               evidence=f"school date {today:%Y-%m-%d}; gate date {gate.on:%Y-%m-%d}")
+        case "share":
+            return _share_verdict(gate.stage, gate.percent, previous_stages)
+        case "decision":
+            return GateVerdict(holds=decided_by is not None,
+                               evidence=f"state decision by {decided_by}" if decided_by
+                               else "waiting for a state decision")
+    raise ValueError(f"unknown gate kind: {gate.kind!r}")
+
+
+def _share_verdict(stage: Stage, percent: float, previous: list[Stage | None]) -> GateVerdict:
+    reached = sum(1 for s in previous if s is not None and s.index >= stage.index)
+    share = 100.0 * reached / len(previous) if previous else 0.0
+    return GateVerdict(
+        holds=bool(previous) and share >= percent,
+        evidence=f"{reached} of {len(previous)} sites of the previous cohort ({share:.1f}%) "
+                 f"at {stage} or beyond; gate {percent:g}%")

@@ -1,0 +1,425 @@
+"""Domain events: small immutable facts, a versioned discriminated union on `type`.
+
+Every event carries the same envelope (event id, stream id, sequence, type, schema version,
+occurred_at, actor) and a typed payload. Event ids are derived from stream id and sequence, so
+re-appending the same decision after a retry is recognisably the same event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from domain.actors import Actor
+from domain.criteria import Check, ExitCriteria, StageEvidence
+from domain.drivers import Driver
+from domain.instruments import Assessment, AssessmentScore, Instrument
+from domain.stages import Stage
+
+EVENT_NAMESPACE = uuid.UUID("6f1c3c2e-8b7a-4a59-9a53-3f0e1c9b7d21")
+
+
+def event_id_for(stream_id: str, sequence: int) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{stream_id}#{sequence}"))
+
+
+def site_stream(initiative_id: str, site_id: str) -> str:
+    return f"site-rollout/{initiative_id}/{site_id}"
+
+
+def initiative_stream(initiative_id: str) -> str:
+    return f"initiative/{initiative_id}"
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+class InitiativeLaunchedPayload(_Payload):
+    initiative_id: str
+    name: str
+    practice: str
+    ssip_phase: str
+    simr: str
+    site_count: int
+    cohort_ids: list[str]
+    plan_digest: str = Field(description="sha256 of the plan as launched")
+
+
+class CohortStartedPayload(_Payload):
+    cohort_id: str
+    site_count: int
+    gate: str
+    gate_evidence: str
+
+
+class SiteEnrolledPayload(_Payload):
+    initiative_id: str
+    site_id: str
+    site_name: str
+    kind: Literal["district", "school"]
+    region: str
+    district: str | None
+    cohort_id: str
+    practitioners: int
+    criteria: ExitCriteria
+    approval_required_for: list[Stage] = Field(default_factory=list)
+
+
+class StageEnteredPayload(_Payload):
+    stage: Stage
+    from_stage: Stage | None = None
+    reason: Literal["enrolled", "criteria_met", "approved", "override", "regression"]
+    evaluation: list[Check] = Field(default_factory=list, description="the checks behind the move")
+
+
+class AssessmentSubmittedPayload(_Payload):
+    assessment_id: str
+    stage: Stage
+    answers: Assessment
+    score: AssessmentScore
+    task_id: str | None = None
+
+
+class CriteriaEvaluatedPayload(_Payload):
+    stage: Stage
+    met: bool
+    checks: list[Check]
+    evidence: StageEvidence
+    explanation: str
+
+
+class StageMoveRequestedPayload(_Payload):
+    from_stage: Stage
+    to_stage: Stage
+    explanation: str
+
+
+class StageMoveApprovedPayload(_Payload):
+    from_stage: Stage
+    to_stage: Stage
+    note: str = ""
+
+
+class StageMoveOverriddenPayload(_Payload):
+    from_stage: Stage
+    to_stage: Stage
+    reason: str
+    unmet: list[Check]
+
+
+class PdSessionScheduledPayload(_Payload):
+    session_id: str
+    stage: Stage
+    title: str
+    on: date
+    trainer_id: str
+    hours: float
+    capacity: int
+
+
+class PdSessionHeldPayload(_Payload):
+    session_id: str
+    attendees: int
+
+
+class CoachingCycleStartedPayload(_Payload):
+    cycle_id: str
+    number: int
+    stage: Stage
+    coach_id: str
+
+
+class CoachingCycleCompletedPayload(_Payload):
+    cycle_id: str
+    practitioners_observed: int
+    feedback_given: bool
+
+
+class FidelityAssessedPayload(_Payload):
+    assessment_id: str
+    stage: Stage
+    practitioners_assessed: int
+    practitioners_meeting: int
+    percent: float
+
+
+class ActionItem(_Payload):
+    action_id: str
+    title: str
+    driver: Driver | None = None
+    owner_role: str
+    due: date
+    system_barrier: bool = False
+
+
+class ReviewHeldPayload(_Payload):
+    review_id: str
+    number: int
+    stage: Stage
+    capacity_percent: float | None
+    fidelity_percent: float | None
+    low_drivers: dict[Driver, float]
+    findings: list[str]
+    action_items: list[ActionItem]
+
+
+TaskKind = Literal[
+    "submit_assessment", "hold_pd_session", "coaching_step", "join_review", "action_item"
+]
+
+
+class TaskAssignedPayload(_Payload):
+    task_id: str
+    kind: TaskKind
+    title: str
+    stage: Stage
+    assignee_role: str
+    due: date
+    instrument: Instrument | None = None
+    ref: str | None = Field(default=None, description="session, cycle, review or action id")
+
+
+class TaskCompletedPayload(_Payload):
+    task_id: str
+    outcome: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    assessment_id: str | None = None
+
+
+class TaskWithdrawnPayload(_Payload):
+    task_id: str
+    reason: str
+
+
+class TaskReminderSentPayload(_Payload):
+    task_id: str
+    due: date
+
+
+class TaskOverduePayload(_Payload):
+    task_id: str
+    due: date
+
+
+class TaskEscalatedPayload(_Payload):
+    task_id: str
+    escalated_to: str
+    reason: str
+
+
+class RolloutPausedPayload(_Payload):
+    reason: str
+
+
+class RolloutResumedPayload(_Payload):
+    note: str = ""
+
+
+class RolloutCancelledPayload(_Payload):
+    reason: str
+
+
+class SiteRegressedPayload(_Payload):
+    from_stage: Stage
+    to_stage: Stage
+    reason: str
+    evidence: StageEvidence | None = None
+
+
+class SiteCompletedPayload(_Payload):
+    stage: Stage
+    checks: list[Check]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+class DomainEvent(BaseModel):
+    """The envelope shared by every event."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    stream_id: str
+    sequence: int = Field(ge=1)
+    schema_version: int = 1
+    occurred_at: AwareDatetime
+    actor: Actor
+
+
+class InitiativeLaunched(DomainEvent):
+    type: Literal["InitiativeLaunched"] = "InitiativeLaunched"
+    payload: InitiativeLaunchedPayload
+
+
+class CohortStarted(DomainEvent):
+    type: Literal["CohortStarted"] = "CohortStarted"
+    payload: CohortStartedPayload
+
+
+class SiteEnrolled(DomainEvent):
+    type: Literal["SiteEnrolled"] = "SiteEnrolled"
+    payload: SiteEnrolledPayload
+
+
+class StageEntered(DomainEvent):
+    type: Literal["StageEntered"] = "StageEntered"
+    payload: StageEnteredPayload
+
+
+class AssessmentSubmitted(DomainEvent):
+    type: Literal["AssessmentSubmitted"] = "AssessmentSubmitted"
+    payload: AssessmentSubmittedPayload
+
+
+class CriteriaEvaluated(DomainEvent):
+    type: Literal["CriteriaEvaluated"] = "CriteriaEvaluated"
+    payload: CriteriaEvaluatedPayload
+
+
+class StageMoveRequested(DomainEvent):
+    type: Literal["StageMoveRequested"] = "StageMoveRequested"
+    payload: StageMoveRequestedPayload
+
+
+class StageMoveApproved(DomainEvent):
+    type: Literal["StageMoveApproved"] = "StageMoveApproved"
+    payload: StageMoveApprovedPayload
+
+
+class StageMoveOverridden(DomainEvent):
+    type: Literal["StageMoveOverridden"] = "StageMoveOverridden"
+    payload: StageMoveOverriddenPayload
+
+
+class PdSessionScheduled(DomainEvent):
+    type: Literal["PdSessionScheduled"] = "PdSessionScheduled"
+    payload: PdSessionScheduledPayload
+
+
+class PdSessionHeld(DomainEvent):
+    type: Literal["PdSessionHeld"] = "PdSessionHeld"
+    payload: PdSessionHeldPayload
+
+
+class CoachingCycleStarted(DomainEvent):
+    type: Literal["CoachingCycleStarted"] = "CoachingCycleStarted"
+    payload: CoachingCycleStartedPayload
+
+
+class CoachingCycleCompleted(DomainEvent):
+    type: Literal["CoachingCycleCompleted"] = "CoachingCycleCompleted"
+    payload: CoachingCycleCompletedPayload
+
+
+class FidelityAssessed(DomainEvent):
+    type: Literal["FidelityAssessed"] = "FidelityAssessed"
+    payload: FidelityAssessedPayload
+
+
+class ReviewHeld(DomainEvent):
+    type: Literal["ReviewHeld"] = "ReviewHeld"
+    payload: ReviewHeldPayload
+
+
+class TaskAssigned(DomainEvent):
+    type: Literal["TaskAssigned"] = "TaskAssigned"
+    payload: TaskAssignedPayload
+
+
+class TaskCompleted(DomainEvent):
+    type: Literal["TaskCompleted"] = "TaskCompleted"
+    payload: TaskCompletedPayload
+
+
+class TaskWithdrawn(DomainEvent):
+    type: Literal["TaskWithdrawn"] = "TaskWithdrawn"
+    payload: TaskWithdrawnPayload
+
+
+class TaskReminderSent(DomainEvent):
+    type: Literal["TaskReminderSent"] = "TaskReminderSent"
+    payload: TaskReminderSentPayload
+
+
+class TaskOverdue(DomainEvent):
+    type: Literal["TaskOverdue"] = "TaskOverdue"
+    payload: TaskOverduePayload
+
+
+class TaskEscalated(DomainEvent):
+    type: Literal["TaskEscalated"] = "TaskEscalated"
+    payload: TaskEscalatedPayload
+
+
+class RolloutPaused(DomainEvent):
+    type: Literal["RolloutPaused"] = "RolloutPaused"
+    payload: RolloutPausedPayload
+
+
+class RolloutResumed(DomainEvent):
+    type: Literal["RolloutResumed"] = "RolloutResumed"
+    payload: RolloutResumedPayload
+
+
+class RolloutCancelled(DomainEvent):
+    type: Literal["RolloutCancelled"] = "RolloutCancelled"
+    payload: RolloutCancelledPayload
+
+
+class SiteRegressed(DomainEvent):
+    type: Literal["SiteRegressed"] = "SiteRegressed"
+    payload: SiteRegressedPayload
+
+
+class SiteCompleted(DomainEvent):
+    type: Literal["SiteCompleted"] = "SiteCompleted"
+    payload: SiteCompletedPayload
+
+
+EVENT_TYPES: tuple[type[DomainEvent], ...] = (
+    InitiativeLaunched, CohortStarted, SiteEnrolled, StageEntered, AssessmentSubmitted,
+    CriteriaEvaluated, StageMoveRequested, StageMoveApproved, StageMoveOverridden,
+    PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
+    FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
+    TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
+    SiteCompleted,
+)
+
+Event = Annotated[
+    Union[
+        InitiativeLaunched, CohortStarted, SiteEnrolled, StageEntered, AssessmentSubmitted,
+        CriteriaEvaluated, StageMoveRequested, StageMoveApproved, StageMoveOverridden,
+        PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
+        FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
+        TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
+        SiteCompleted,
+    ],
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENTS_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+_EVENT_FOR_PAYLOAD: dict[type[_Payload], type[DomainEvent]] = {
+    cls.model_fields["payload"].annotation: cls for cls in EVENT_TYPES  # type: ignore[misc]
+}
+
+
+def envelope(
+    payloads: list[_Payload], *, stream_id: str, after: int, occurred_at, actor: Actor
+) -> list[Event]:
+    """Wrap payloads as the next events of a stream, numbered after version `after`."""
+    events = []
+    for offset, payload in enumerate(payloads, start=1):
+        sequence = after + offset
+        cls = _EVENT_FOR_PAYLOAD[type(payload)]
+        events.append(cls(
+            event_id=event_id_for(stream_id, sequence), stream_id=stream_id, sequence=sequence,
+            occurred_at=occurred_at, actor=actor, payload=payload,
+        ))
+    return events

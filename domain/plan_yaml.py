@@ -1,0 +1,232 @@
+"""Plan YAML text <-> `Plan`, with errors a plan author can fix without reading Python.
+
+Parsing keeps the YAML node positions (ruamel's round-trip loader) so that each problem, from a
+syntax error to a cohort listing an unknown site, is reported with its field path, the offending
+value and its line. Timestamps are left to pydantic: an impossible date such as 2026-02-30 is then
+a field error with a path instead of a loader crash. `dump_plan` writes the canonical form:
+parse(dump(plan)) == plan, and dumping twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import typing
+from collections.abc import Mapping
+from datetime import date
+from enum import Enum
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from domain.errors import DomainError
+from domain.issues import Invalid, PathPart, format_path
+from domain.plan import Plan
+
+Path = tuple[PathPart, ...]
+
+
+class PlanIssue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    value: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        field = f"{self.path} = {self.value}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class PlanError(DomainError):
+    """The plan was refused; `errors` lists every problem found, in document order."""
+
+    def __init__(self, errors: list[PlanIssue], source: str = "<plan>") -> None:
+        self.errors = errors
+        self.source = source
+        count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
+        super().__init__(f"{source}: {count} in the plan", field=errors[0].path if errors else None,
+                         value=errors[0].value if errors else None)
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(f"  {issue}" for issue in self.errors)])
+
+
+class _Constructor(RoundTripConstructor):
+    """Dates stay text, so pydantic validates them (with a path) instead of the loader."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp",
+                             lambda loader, node: loader.construct_scalar(node))
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    try:
+        tree = yaml.load(text)
+    except YAMLError as failure:
+        raise PlanError([_syntax_issue(failure)], source) from None
+    if not isinstance(tree, Mapping):
+        kind = "empty" if tree is None else f"a {type(tree).__name__}, not a mapping"
+        raise PlanError([PlanIssue(path="", value="", line=1, message=(
+            f"the plan is {kind}; it must be a mapping with 'initiative', 'sites', 'cohorts', "
+            "'pd' and 'calendar'"))], source)
+    lines: dict[Path, int] = {}
+    data = _plain(tree, (), lines)
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as failure:
+        issues = [issue for error in failure.errors() for issue in _issues(error, data, lines)]
+        raise PlanError(sorted(issues, key=lambda i: i.line or 0), source) from None
+
+
+def dump_plan(plan: Plan) -> str:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096  # one line per value: no folding, no trailing spaces
+    out = io.StringIO()
+    yaml.dump(_yamlable(plan.model_dump(mode="python", exclude_none=True)), out)
+    return out.getvalue()
+
+
+def _yamlable(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {_yamlable(k): _yamlable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_yamlable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _syntax_issue(failure: YAMLError) -> PlanIssue:
+    mark = getattr(failure, "problem_mark", None) or getattr(failure, "context_mark", None)
+    if isinstance(failure, MarkedYAMLError):
+        message = "; ".join(p for p in (failure.context, failure.problem) if p)
+    else:
+        message = str(failure)
+    return PlanIssue(path="", value="", message=f"YAML syntax: {message}",
+                     line=mark.line + 1 if mark else None)
+
+
+def _plain(node: object, path: Path, lines: dict[Path, int]) -> object:
+    """Plain Python data from ruamel's nodes, recording each key's and item's line."""
+    if isinstance(node, Mapping):
+        result = {}
+        for key, value in node.items():
+            _remember(lines, path + (key,), node, key)
+            result[_plain(key, (), {})] = _plain(value, path + (key,), lines)
+        return result
+    if isinstance(node, list):
+        for i in range(len(node)):
+            _remember(lines, path + (i,), node, i)
+        return [_plain(item, path + (i,), lines) for i, item in enumerate(node)]
+    if isinstance(node, ScalarBoolean):
+        return bool(node)
+    for kind in (bool, int, float, str):
+        if isinstance(node, kind):
+            return kind(node)
+    return node if node is None else str(getattr(node, "value", node))
+
+
+def _remember(lines: dict[Path, int], path: Path, container: object, key: object) -> None:
+    try:
+        position = container.lc.key(key) if isinstance(container, Mapping) else container.lc.item(key)
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return
+    lines[path] = position[0] + 1
+
+
+def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue]:
+    base = _data_path(error["loc"], data)
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, Invalid):
+        return [_issue(base + i.path, _show(i.value), i.message, lines) for i in cause.issues]
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        base += (ctx.get("discriminator", "'kind'").strip("'"),)
+    message = _message(kind, error["msg"], ctx, base, value)
+    shown = "(missing)" if kind in ("missing", "union_tag_not_found") else _show(
+        ctx.get("tag", value) if kind == "union_tag_invalid" else value)
+    return [_issue(base, shown, message, lines)]
+
+
+def _issue(path: Path, value: str, message: str, lines: dict[Path, int]) -> PlanIssue:
+    line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
+    return PlanIssue(path=format_path(path), value=value, message=message, line=line)
+
+
+def _data_path(loc: tuple, data: object) -> Path:
+    """Pydantic's `loc`, minus what is not in the document (union tags, '[key]' markers)."""
+    path: list[PathPart] = []
+    for n, part in enumerate(loc):
+        if isinstance(data, Mapping) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        elif part == "[key]" or n < len(loc) - 1:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _message(kind: str, msg: str, ctx: dict, path: Path, value: object) -> str:
+    name = path[-1] if path else ""
+    if kind == "missing":
+        return f"required field '{name}' is missing"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(str(name), _field_names(), n=1, cutoff=0.7)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown field '{name}'{hint}"
+    if kind == "enum":
+        return f"unknown value {_show(value)}; expected {ctx.get('expected')}"
+    if kind == "union_tag_not_found":
+        return "a gate needs 'kind': one of immediate, date, share, decision"
+    return msg.removeprefix("Value error, ")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, Mapping):
+        text = "{" + ", ".join(map(str, value)) + "}"
+    elif isinstance(value, list):
+        text = f"[{len(value)} item{'s' if len(value) != 1 else ''}]"
+    elif isinstance(value, (str, Enum)):
+        text = repr(str(value.value if isinstance(value, Enum) else value))
+    elif isinstance(value, date):
+        text = value.isoformat()
+    elif value is None:
+        text = "null"
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@lru_cache(maxsize=1)
+def _field_names() -> tuple[str, ...]:
+    """Every field name used anywhere in the plan format, for 'did you mean' hints."""
+    names: set[str] = set()
+    pending, seen = [Plan], set()
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            names.add(name)
+            pending += [t for t in _types_in(field.annotation)
+                        if isinstance(t, type) and issubclass(t, BaseModel)]
+    return tuple(sorted(names))
+
+
+def _types_in(annotation: object) -> list[object]:
+    found, args = [annotation], typing.get_args(annotation)
+    for arg in args:
+        found += _types_in(arg)
+    return found

@@ -1,0 +1,143 @@
+"""Simulated districts, schools and coaches for the demo and the tests.
+
+They answer exactly as people do: they read a site's open tasks and send the same Updates the API
+sends (submit an assessment, complete a task, approve a move). Each site follows a profile, so a
+run shows the paths that matter: steady progress, readiness that fails, fidelity that collapses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from domain.actors import Actor, Role
+from domain.drivers import Driver
+from domain.instruments import (
+    DEFAULT_CHECKLIST_ITEMS, HEXAGON_INDICATORS, AdoptionDecision, CapacityAssessment, CapacityItem,
+    ChecklistItem, FidelityAssessment, FitReadinessReview, IndicatorRating, InstallationChecklist,
+)
+from domain.stages import Stage
+from workflows.ids import site_workflow_id
+from workflows.models import (
+    CompleteTaskRequest, OpenTask, SiteStatus, StageDecisionRequest, SubmitAssessmentRequest,
+)
+from workflows.site_rollout import SiteRolloutWorkflow
+
+STATE_ADMIN = Actor(id="state.implementation.team", role=Role.STATE_ADMIN)
+
+
+class Profile(StrEnum):
+    STEADY = "steady"
+    READINESS_FAILS = "readiness-fails"
+    FIDELITY_COLLAPSES = "fidelity-collapses"
+
+
+@dataclass
+class SiteMemory:
+    """What a simulated team remembers: how many times it answered each instrument per stage."""
+
+    answers: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    collapsed: bool = False
+
+
+class SimulatedDistricts:
+    def __init__(self, client: Client, initiative_id: str, profiles: dict[str, Profile] | None = None,
+                 districts: dict[str, str] | None = None) -> None:
+        """`districts`: site id -> the district that answers for it (itself for a district)."""
+        self._client = client
+        self._initiative_id = initiative_id
+        self._profiles = profiles or {}
+        self._districts = districts or {}
+        self._memory: dict[str, SiteMemory] = defaultdict(SiteMemory)
+        self.updates_sent = 0
+
+    async def answer_site(self, site_id: str) -> int:
+        """Answer every open task of one site; return how many answers were sent."""
+        handle = self._client.get_workflow_handle(site_workflow_id(self._initiative_id, site_id))
+        try:
+            status: SiteStatus = await handle.query(SiteRolloutWorkflow.status)
+        except RPCError:
+            return 0
+        if status.status != "active":
+            return 0
+        sent = 0
+        if status.pending_move is not None:
+            sent += await self._send(handle.execute_update(
+                SiteRolloutWorkflow.decide_stage_move,
+                StageDecisionRequest(actor=STATE_ADMIN, site_id=site_id, decision="approve",
+                                     to_stage=status.pending_move, reason="Evidence reviewed")))
+        for task in status.open_tasks:
+            request = self._answer(site_id, status, task)
+            if request is None:
+                continue
+            update = (SiteRolloutWorkflow.submit_assessment if isinstance(request, SubmitAssessmentRequest)
+                      else SiteRolloutWorkflow.complete_task)
+            sent += await self._send(handle.execute_update(update, request))
+        return sent
+
+    async def _send(self, update) -> int:
+        try:
+            await update
+        except (WorkflowUpdateFailedError, RPCError):
+            return 0  # the site moved on meanwhile (task withdrawn, rollout finished): fine
+        self.updates_sent += 1
+        return 1
+
+    def _answer(self, site_id: str, status: SiteStatus, task: OpenTask):
+        if task.assignee_role == "state":
+            return None
+        coordinator = Actor(id=f"coordinator.{self._districts.get(site_id, site_id)}",
+                            role=Role.DISTRICT_COORDINATOR,
+                            district=self._districts.get(site_id, site_id))
+        coach = Actor(id=f"coach.{site_id}", role=Role.COACH)
+        if task.kind == "submit_assessment" and task.instrument:
+            memory = self._memory[site_id]
+            count = memory.answers[(status.stage, task.instrument)] = \
+                memory.answers[(status.stage, task.instrument)] + 1
+            answers = self._assessment(site_id, status.stage, task.instrument, count)
+            return SubmitAssessmentRequest(
+                actor=coach if task.instrument == "fidelity" else coordinator, site_id=site_id,
+                assessment_id=f"{task.task_id}:answer", assessment=answers, task_id=task.task_id)
+        outcome = {"hold_pd_session": {"attendees": 24},
+                   "coaching_step": {"practitioners_observed": 5}}.get(task.kind, {"done": True})
+        actor = coach if task.kind == "coaching_step" else coordinator
+        return CompleteTaskRequest(actor=actor, site_id=site_id, task_id=task.task_id, outcome=outcome)
+
+    def _assessment(self, site_id: str, stage: Stage, instrument: str, count: int):
+        profile = self._profiles.get(site_id, Profile.STEADY)
+        match instrument:
+            case "fit_readiness":
+                rating = 2 if profile is Profile.READINESS_FAILS else 4
+                return FitReadinessReview(ratings=[IndicatorRating(indicator=i, rating=rating)
+                                                   for i in HEXAGON_INDICATORS])
+            case "adoption_decision":
+                return AdoptionDecision(decision="adopt", signed_by="superintendent",
+                                        implementation_team_members=4)
+            case "installation_checklist":
+                return InstallationChecklist(items=[ChecklistItem(item=i, in_place=True)
+                                                    for i in DEFAULT_CHECKLIST_ITEMS])
+            case "capacity":
+                score = 1 if stage is Stage.INSTALLATION else 2
+                return CapacityAssessment(
+                    items=[CapacityItem(item=f"{d.name.lower()}-{n}", driver=d, score=score)
+                           for d in Driver for n in (1, 2)],
+                    facilitator="regional facilitator", participants={"district_team": 5})
+            case "fidelity":
+                return FidelityAssessment(practitioners_assessed=20,
+                                          practitioners_meeting=self._meeting(site_id, stage, count))
+        raise ValueError(f"no simulated answer for {instrument}")
+
+    def _meeting(self, site_id: str, stage: Stage, count: int) -> int:
+        """Practitioners (of 20) meeting fidelity: growing, or collapsing once then recovering."""
+        memory = self._memory[site_id]
+        if self._profiles.get(site_id) is Profile.FIDELITY_COLLAPSES and not memory.collapsed \
+                and stage is Stage.INITIAL_IMPLEMENTATION:
+            if count >= 2:
+                memory.collapsed = True
+                memory.answers.clear()
+            return 2
+        return min(20, (8 if stage is Stage.INITIAL_IMPLEMENTATION else 11) + 2 * count)

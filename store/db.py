@@ -1,0 +1,20 @@
+"""Connection pools whose JSON columns read and write plain Python values.
+
+One codec for every connection, so the event store's hash (computed over values as PostgreSQL
+returns them) sees the same shapes in every process.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    for name in ("jsonb", "json"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)

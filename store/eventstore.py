@@ -1,0 +1,170 @@
+"""The append-only event store: one stream per site rollout and per initiative.
+
+An append is one transaction that locks the stream's row, checks the expected version, inserts the
+events with their hash-chain links and updates the live projections, so a read model never shows
+an event the store does not hold, nor misses one it does. Event ids derive from stream and
+sequence, so a retried batch is recognised by content and stored once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import AsyncIterator, Sequence
+
+import asyncpg
+
+from domain.events import Event
+from store import projections
+from store.codec import EVENT_COLUMNS, GENESIS, chain_hash, content, event_from_row, row_content
+
+
+class ConcurrencyError(Exception):
+    """Another writer moved the stream past the version this decision was made on."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int, detail: str = "") -> None:
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+        message = f"stream {stream_id}: expected version {expected}, but it is at version {actual}"
+        super().__init__(message + (f" ({detail})" if detail else ""))
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    appended: int
+    duplicates: int
+    version: int
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def append(self, stream_id: str, events: Sequence[Event], *, expected_version: int,
+                     workflow_id: str | None = None) -> AppendResult:
+        """Append events numbered expected_version+1...; events already stored are not re-added."""
+        _check_batch(stream_id, events, expected_version)
+        if not events:
+            return AppendResult(0, 0, await self.stream_version(stream_id))
+        async with self.pool.acquire() as conn, conn.transaction():
+            version, last_hash = await _lock_stream(conn, stream_id)
+            if version < expected_version:
+                raise ConcurrencyError(stream_id, expected_version, version)
+            contents = await _normalized_contents(conn, events)
+            duplicates = await _match_stored(conn, stream_id, expected_version, version, contents)
+            recorded = []
+            for event, event_content in list(zip(events, contents))[duplicates:]:
+                link = chain_hash(last_hash, event_content)
+                row = await _insert(conn, event, event_content, workflow_id, last_hash, link)
+                recorded.append(projections.Recorded(row["position"], event, workflow_id,
+                                                     row["recorded_at"]))
+                last_hash = link
+            if recorded:
+                version = recorded[-1].event.sequence
+                await conn.execute(
+                    "UPDATE streams SET version = $2, last_hash = $3, updated_at = now() "
+                    "WHERE stream_id = $1", stream_id, version, last_hash)
+                await projections.apply(conn, recorded)
+            return AppendResult(appended=len(recorded), duplicates=duplicates, version=version)
+
+    async def read_stream(self, stream_id: str, after: int = 0) -> list[Event]:
+        rows = await self.pool.fetch(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+            "ORDER BY stream_version", stream_id, after)
+        return [event_from_row(row) for row in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        version = await self.pool.fetchval(
+            "SELECT version FROM streams WHERE stream_id = $1", stream_id)
+        return version or 0
+
+    async def read_all(self, after_position: int = 0,
+                       limit: int = 1000) -> AsyncIterator[tuple[int, Event]]:
+        """Up to `limit` events after a global position, in order. Events of transactions still
+        in flight hold back every later position, so a reader paging by position skips none."""
+        rows = await self.pool.fetch(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE position > $1 "
+            "AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position LIMIT $2",
+            after_position, limit)
+        for row in rows:
+            yield row["position"], event_from_row(row)
+
+    async def verify(self, stream_id: str) -> int | None:
+        """Recompute the stream's hash chain: the first version that fails, or None if it holds."""
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+            rows = await conn.fetch(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY stream_version",
+                stream_id)
+            head = await conn.fetchrow(
+                "SELECT version, last_hash FROM streams WHERE stream_id = $1", stream_id)
+        prev = GENESIS
+        for expected, row in enumerate(rows, start=1):
+            if row["stream_version"] != expected:
+                return expected
+            if row["prev_hash"] != prev or chain_hash(prev, row_content(row)) != row["hash"]:
+                return expected
+            prev = row["hash"]
+        if head is not None and (head["version"] != len(rows) or head["last_hash"] != prev):
+            return len(rows) + 1
+        return None
+
+
+def _check_batch(stream_id: str, events: Sequence[Event], expected_version: int) -> None:
+    for offset, event in enumerate(events, start=1):
+        if event.stream_id != stream_id:
+            raise ValueError(f"event {event.event_id} belongs to {event.stream_id}, not {stream_id}")
+        if event.sequence != expected_version + offset:
+            raise ValueError(
+                f"events for {stream_id} must be numbered from {expected_version + 1} without "
+                f"gaps; event {offset} of the batch is #{event.sequence}")
+
+
+async def _lock_stream(conn: asyncpg.Connection, stream_id: str) -> tuple[int, str]:
+    """Lock the stream's head row (creating it for a new stream): appends to one stream queue."""
+    select = "SELECT version, last_hash FROM streams WHERE stream_id = $1 FOR UPDATE"
+    row = await conn.fetchrow(select, stream_id)
+    if row is None:
+        await conn.execute("INSERT INTO streams (stream_id, version, last_hash) VALUES ($1, 0, $2) "
+                           "ON CONFLICT (stream_id) DO NOTHING", stream_id, GENESIS)
+        row = await conn.fetchrow(select, stream_id)
+    return row["version"], row["last_hash"]
+
+
+async def _normalized_contents(conn: asyncpg.Connection, events: Sequence[Event]) -> list[dict]:
+    """The hashed content of each event, its JSON passed once through JSONB so the digest covers
+    exactly the values a later read returns."""
+    as_json = [[e.actor.model_dump(mode="json"), e.payload.model_dump(mode="json")] for e in events]
+    round_tripped = await conn.fetchval("SELECT $1::jsonb", as_json)
+    return [content(event_id=e.event_id, stream_id=e.stream_id, stream_version=e.sequence,
+                    type=e.type, schema_version=e.schema_version, occurred_at=e.occurred_at,
+                    actor=actor, payload=payload)
+            for e, (actor, payload) in zip(events, round_tripped)]
+
+
+async def _match_stored(conn: asyncpg.Connection, stream_id: str, expected: int, version: int,
+                        contents: list[dict]) -> int:
+    """How many leading events of the batch are already stored; any that differ mean a conflict."""
+    if version == expected:
+        return 0
+    rows = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
+        "AND stream_version <= $3 ORDER BY stream_version", stream_id, expected,
+        expected + len(contents))
+    for row, wanted in zip(rows, contents):
+        if row_content(row) != wanted:
+            raise ConcurrencyError(stream_id, expected, version,
+                                   f"#{row['stream_version']} holds a different event")
+    return len(rows)
+
+
+async def _insert(conn: asyncpg.Connection, event: Event, c: dict, workflow_id: str | None,
+                  prev_hash: str, link: str) -> asyncpg.Record:
+    try:
+        return await conn.fetchrow(
+            "INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, "
+            "payload, actor, occurred_at, workflow_id, prev_hash, hash) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING position, recorded_at",
+            c["stream_id"], c["stream_version"], c["event_id"], c["type"], c["schema_version"],
+            c["payload"], c["actor"], event.occurred_at, workflow_id, prev_hash, link)
+    except asyncpg.UniqueViolationError as clash:
+        raise ValueError(f"event id {c['event_id']} is already stored in another stream "
+                         f"({clash.constraint_name})") from None
+

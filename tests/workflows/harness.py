@@ -1,0 +1,115 @@
+"""Helpers for the workflow tests: plans, a fresh database per module, and a driver that plays
+the districts week by week on the time-skipping server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.actors import Actor, Role
+from domain.plan import Plan
+from domain.plan_yaml import parse_plan
+from service.simulation import SimulatedDistricts
+from store.db import connect
+from store.migrate import migrate
+from workflows.initiative import InitiativeWorkflow
+from workflows.models import InitiativeStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE_ADMIN = Actor(id="sam.state", role=Role.STATE_ADMIN)
+
+
+def small_plan(**cohort_overrides) -> Plan:
+    return parse_plan((ROOT / "examples" / "small.yaml").read_text())
+
+
+def two_cohort_plan(sites: int = 3) -> Plan:
+    """The small example's first districts, split into two cohorts; the second opens when half
+    of the first reaches Initial Implementation."""
+    plan = small_plan()
+    districts = [s for s in plan.sites if s.kind == "district"][:sites]
+    first, second = districts[:-1], districts[-1:]
+    data = plan.model_dump(mode="json")
+    data["sites"] = [s.model_dump(mode="json") for s in districts]
+    data["cohorts"] = [
+        {"id": "c1", "name": "Cohort 1", "members": [s.id for s in first], "gate": {"kind": "immediate"}},
+        {"id": "c2", "name": "Cohort 2", "members": [s.id for s in second],
+         "gate": {"kind": "share", "stage": "Initial Implementation", "percent": 50}},
+    ]
+    return Plan.model_validate(data)
+
+
+def one_cohort_plan(sites: int = 1) -> Plan:
+    plan = small_plan()
+    districts = [s for s in plan.sites if s.kind == "district"][:sites]
+    data = plan.model_dump(mode="json")
+    data["sites"] = [s.model_dump(mode="json") for s in districts]
+    data["cohorts"] = [{"id": "c1", "name": "Cohort 1", "members": [s.id for s in districts],
+                        "gate": {"kind": "immediate"}}]
+    return Plan.model_validate(data)
+
+
+async def fresh_database(server_dsn: str) -> tuple[asyncpg.Pool, str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = server_dsn.rsplit("/", 1)[0] + f"/{name}"
+    pool = await connect(dsn)
+    await migrate(pool)
+    return pool, dsn
+
+
+def districts_of(plan: Plan) -> dict[str, str]:
+    return {s.id: s.district or s.id for s in plan.sites}
+
+
+async def drive(
+    env: WorkflowEnvironment, handle: WorkflowHandle, sim: SimulatedDistricts, *,
+    weeks: int, step_days: int = 3, until=None, on_step=None,
+) -> InitiativeStatus:
+    """Play the districts: answer open tasks, then let `step_days` of school time pass."""
+    status = await handle.query(InitiativeWorkflow.status)
+    for _ in range(weeks * 7 // step_days):
+        status = await handle.query(InitiativeWorkflow.status)
+        if on_step:
+            on_step(status)
+        if until and until(status):
+            return status
+        if all(p.status in ("completed", "cancelled") for p in status.sites.values()) \
+                and len(status.sites) == status.total_sites:
+            return status
+        for site_id, progress in status.sites.items():
+            if progress.status == "active":
+                await sim.answer_site(site_id)
+        await env.sleep(timedelta(days=step_days))
+    return await handle.query(InitiativeWorkflow.status)
+
+
+HISTORIES = ROOT / "tests" / "histories"
+
+
+async def record_histories(client: Client, runs: dict[str, tuple[str, str | None]]) -> None:
+    """Save workflow histories for the replay tests when ROLLOUT_RECORD_HISTORIES=1.
+
+    `runs`: file name -> (workflow id, run id or None for the latest run)."""
+    import json
+    import os
+
+    if os.environ.get("ROLLOUT_RECORD_HISTORIES") != "1":
+        return
+    HISTORIES.mkdir(exist_ok=True)
+    for name, (workflow_id, run_id) in runs.items():
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        history = await handle.fetch_history()
+        description = await handle.describe()
+        record = {"workflow_id": workflow_id, "workflow_type": description.workflow_type,
+                  "history": json.loads(history.to_json())}
+        (HISTORIES / f"{name}.json").write_text(json.dumps(record, indent=1))

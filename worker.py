@@ -1,0 +1,98 @@
+"""The worker: every workflow and activity on one task queue.
+
+Run as many worker processes side by side as you like; they share the task queue. SIGINT or
+SIGTERM stops polling, lets running activities finish (graceful shutdown), then exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.events import EventRecorder
+from activities.pd_scheduling import PdScheduler
+from activities.readiness import check_readiness
+from activities.reviews import hold_review
+from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect
+from store.db import connect as connect_db
+from store.eventstore import EventStore
+from store.migrate import migrate
+from store.outbox import InAppFeed, dispatch_once
+
+log = structlog.get_logger("worker")
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_TASK_QUEUE,
+                 **options) -> Worker:
+    """Wire workflows and activities to a task queue (used by the process below and by tests)."""
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS,
+        activities=[EventRecorder(EventStore(pool)).record_events, PdScheduler(pool).schedule_pd,
+                    check_readiness, hold_review],
+        graceful_shutdown_timeout=timedelta(seconds=10), **options)
+
+
+async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0) -> None:
+    """Deliver the outbox: retried with backoff by the outbox itself; a delivery never repeats."""
+    channel = InAppFeed(pool)
+    while not stop.is_set():
+        try:
+            await dispatch_once(pool, channel, limit=200)
+        except (OSError, asyncpg.PostgresError) as problem:
+            log.warning("outbox dispatch failed; will retry", error=str(problem))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass
+
+
+@asynccontextmanager
+async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_TASK_QUEUE,
+                         **options):
+    stop = asyncio.Event()
+    dispatcher = asyncio.create_task(dispatch_notifications(pool, stop))
+    try:
+        async with build_worker(client, pool, task_queue, **options) as worker:
+            yield worker
+    finally:
+        stop.set()
+        await dispatcher
+
+
+async def serve(address: str, namespace: str, database_url: str, task_queue: str) -> None:
+    client = await connect(address, namespace)
+    pool = await connect_db(database_url)
+    await migrate(pool)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    structlog.contextvars.bind_contextvars(task_queue=task_queue)
+    async with running_worker(client, pool, task_queue):
+        log.info("worker started", address=address, namespace=namespace)
+        await stop.wait()
+        log.info("worker stopping: finishing running activities")
+    await pool.close()
+
+
+def main() -> None:
+    from devstack.settings import load_settings
+    from observability.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if not settings.database_url:
+        raise SystemExit("Set ROLLOUT_DATABASE_URL to the application's PostgreSQL database.")
+    asyncio.run(serve(settings.temporal_address, settings.temporal_namespace,
+                      settings.database_url, settings.task_queue))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Workflow ids: stable and derived from the domain's ids, so any caller can find a workflow."""
+
+
+def initiative_workflow_id(initiative_id: str) -> str:
+    return f"initiative:{initiative_id}"
+
+
+def site_workflow_id(initiative_id: str, site_id: str) -> str:
+    return f"site-rollout:{initiative_id}:{site_id}"
+
+
+def group_workflow_id(initiative_id: str, cohort_id: str, region: str, chunk: int) -> str:
+    return f"site-group:{initiative_id}:{cohort_id}:{region}:{chunk}"
+
+
+def coaching_workflow_id(cycle_id: str) -> str:
+    return f"coaching-cycle:{cycle_id}"

@@ -1,0 +1,289 @@
+"""The state's view of one initiative: launch, cohorts through their gates, progress, controls.
+
+Sites report every stage or status change here by signal; the initiative keeps the board (sites
+per stage per cohort and region), opens the next cohort when its gate holds, and relays
+initiative-wide pause, resume and cancel through the site groups.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from datetime import datetime, time, timezone
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.events import EventRecorder, RecordEventsInput
+    from domain import initiative as agg
+    from domain.actors import SYSTEM, Role
+    from domain.calendar import next_school_day
+    from domain.cohorts import describe_gate
+    from domain.errors import DomainError
+    from domain.events import InitiativeLaunchedPayload
+    from domain.plan import Plan
+    from workflows.activity_options import RECORD
+    from workflows.clock import SchoolClock
+    from workflows.ids import group_workflow_id, site_workflow_id
+    from workflows.models import (
+        Cadences, CohortDecisionRequest, CohortStatus, ControlRequest, GroupInput, InitiativeCarry,
+        InitiativeInput, InitiativeStatus, RolloutSettings, SiteProgress, SiteRef,
+    )
+    from workflows.site_group import SiteGroupWorkflow
+    from workflows.site_rollout import SiteRolloutWorkflow
+
+FINISHED = ("completed", "cancelled")
+
+
+@workflow.defn
+class InitiativeWorkflow:
+    @workflow.init
+    def __init__(self, input: InitiativeInput) -> None:
+        self._plan: Plan = input.plan
+        self._options = input.options
+        self._carry = input.carried or InitiativeCarry(
+            clock=_clock_for(input), state=agg.InitiativeState())
+        self._dirty = False
+
+    @workflow.run
+    async def run(self, input: InitiativeInput) -> InitiativeStatus:
+        if self._carry.state.status == "not_launched":
+            await self._execute(agg.LaunchInitiative(
+                at=self._now(), actor=input.launched_by, payload=_launch_payload(self._plan)))
+        while not self._done():
+            await self._start_ready_cohorts()
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(InitiativeInput(
+                    plan=self._plan, launched_by=input.launched_by, options=self._options,
+                    carried=self._carry))
+            await workflow.wait_condition(lambda: self._dirty or self._done(),
+                                          timeout=self._until_next_date_gate())
+            self._dirty = False
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    # --- cohorts ----------------------------------------------------------------------------
+
+    async def _start_ready_cohorts(self) -> None:
+        """Open cohorts in plan order while their gates hold."""
+        state = self._carry.state
+        for index, cohort in enumerate(self._plan.cohorts):
+            if cohort.id in state.cohorts_started:
+                continue
+            if state.status != "active":
+                return
+            previous = self._plan.cohorts[index - 1].id if index else None
+            try:
+                await self._execute(agg.StartCohort(
+                    at=self._now(), actor=SYSTEM, cohort_id=cohort.id, site_count=len(cohort.members),
+                    gate=cohort.gate, today=self._today(), previous_stages=self._stages_of(previous),
+                    decided_by=self._carry.cohort_decisions.get(cohort.id)))
+            except DomainError:
+                return
+            await self._start_groups(cohort)
+            state = self._carry.state
+
+    async def _start_groups(self, cohort) -> None:
+        settings = self._settings()
+        by_region: dict[str, list[SiteRef]] = defaultdict(list)
+        for site_id in cohort.members:
+            site = self._plan.site(site_id)
+            by_region[site.region].append(self._site_ref(site, cohort.id))
+            self._carry.sites[site_id] = SiteProgress(
+                site_id=site_id, cohort_id=cohort.id, region=site.region, stage=None,
+                status="starting", version=0)
+        size, group_ids = self._options.group_size, []
+        for region, sites in sorted(by_region.items()):
+            for chunk, start in enumerate(range(0, len(sites), size)):
+                group_id = group_workflow_id(settings.initiative_id, cohort.id, region, chunk)
+                await workflow.start_child_workflow(
+                    SiteGroupWorkflow.run,
+                    GroupInput(group_id=group_id, settings=settings, sites=sites[start:start + size]),
+                    id=group_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+                group_ids.append(group_id)
+        self._carry.groups[cohort.id] = group_ids
+
+    def _stages_of(self, cohort_id: str | None):
+        if cohort_id is None:
+            return []
+        members = next(c.members for c in self._plan.cohorts if c.id == cohort_id)
+        return [self._carry.sites[m].stage if m in self._carry.sites else None for m in members]
+
+    def _until_next_date_gate(self):
+        upcoming = [c.gate.on for c in self._plan.cohorts
+                    if c.id not in self._carry.state.cohorts_started and c.gate.kind == "date"]
+        if not upcoming or self._carry.state.status != "active":
+            return None
+        return self._carry.clock.real_delay_until(workflow.now(), min(upcoming))
+
+    def _done(self) -> bool:
+        state = self._carry.state
+        all_started = len(state.cohorts_started) == len(self._plan.cohorts)
+        if not (all_started or state.status == "cancelled"):
+            return False
+        return all(p.status in FINISHED for p in self._carry.sites.values())
+
+    # --- people -----------------------------------------------------------------------------
+
+    @workflow.signal
+    def site_progress(self, progress: SiteProgress) -> None:
+        known = self._carry.sites.get(progress.site_id)
+        if known is None or progress.version >= known.version:
+            self._carry.sites[progress.site_id] = progress
+        self._dirty = True
+
+    @workflow.update
+    async def approve_cohort(self, request: CohortDecisionRequest) -> InitiativeStatus:
+        self._carry.cohort_decisions[request.cohort_id] = request.actor.id
+        self._dirty = True
+        await workflow.wait_condition(
+            lambda: request.cohort_id in self._carry.state.cohorts_started
+            or self._carry.state.status != "active")
+        return self.status()
+
+    @approve_cohort.validator
+    def _validate_cohort_decision(self, request: CohortDecisionRequest) -> None:
+        _require_state_admin(request.actor, "open a cohort")
+        cohort = next((c for c in self._plan.cohorts if c.id == request.cohort_id), None)
+        if cohort is None:
+            raise _refuse(f"There is no cohort '{request.cohort_id}' in this initiative.",
+                          "cohort_id", request.cohort_id)
+        if cohort.gate.kind != "decision":
+            raise _refuse(f"Cohort '{cohort.id}' {describe_gate(cohort.gate)}; it needs no decision.",
+                          "cohort_id", cohort.id)
+        if cohort.id in self._carry.state.cohorts_started:
+            raise _refuse(f"Cohort '{cohort.id}' has already started.", "cohort_id", cohort.id)
+
+    @workflow.update
+    async def control(self, request: ControlRequest) -> InitiativeStatus:
+        if request.site_id is not None:
+            await workflow.get_external_workflow_handle(
+                site_workflow_id(self._plan.initiative.id, request.site_id)
+            ).signal(SiteRolloutWorkflow.initiative_control, request)
+            return self.status()
+        await self._execute(self._control_command(request))
+        for group_ids in self._carry.groups.values():
+            for group_id in group_ids:
+                await workflow.get_external_workflow_handle(group_id).signal(
+                    SiteGroupWorkflow.control, request)
+        self._dirty = True
+        return self.status()
+
+    @control.validator
+    def _validate_control(self, request: ControlRequest) -> None:
+        _require_state_admin(request.actor, f"{request.action} a rollout")
+        if request.site_id is not None:
+            if request.site_id not in self._carry.sites:
+                raise _refuse(f"Site '{request.site_id}' has no rollout under way in this initiative.",
+                              "site_id", request.site_id)
+            return
+        try:
+            agg.decide(self._carry.state, self._control_command(request))
+        except DomainError as refused:
+            raise _refuse(refused.message, refused.field, refused.value) from None
+
+    @workflow.query
+    def status(self) -> InitiativeStatus:
+        sites = self._carry.sites
+        cohorts = [CohortStatus(
+            cohort_id=c.id, started=c.id in self._carry.state.cohorts_started, gate=describe_gate(c.gate),
+            sites=len(c.members),
+            by_stage=dict(Counter(_label(sites.get(m)) for m in c.members)))
+            for c in self._plan.cohorts]
+        by_region: dict[str, Counter] = defaultdict(Counter)
+        for progress in sites.values():
+            by_region[progress.region][_label(progress)] += 1
+        return InitiativeStatus(
+            initiative_id=self._plan.initiative.id, status=self._carry.state.status, cohorts=cohorts,
+            by_stage=dict(Counter(_label(p) for p in sites.values())),
+            by_region={r: dict(c) for r, c in sorted(by_region.items())}, sites=dict(sites),
+            completed_sites=sum(1 for p in sites.values() if p.status == "completed"),
+            total_sites=len(self._plan.sites))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    async def _execute(self, command) -> None:
+        events = agg.decide(self._carry.state, command)
+        if not events:
+            return
+        self._carry.state = agg.fold(events, self._carry.state)
+        await workflow.execute_activity_method(
+            EventRecorder.record_events,
+            RecordEventsInput(stream_id=events[0].stream_id, expected_version=events[0].sequence - 1,
+                              events=events, workflow_id=workflow.info().workflow_id), **RECORD)
+
+    def _control_command(self, request: ControlRequest) -> agg.ControlInitiative:
+        return agg.ControlInitiative(at=self._now(), actor=request.actor, action=request.action,
+                                     reason=request.reason)
+
+    def _settings(self) -> RolloutSettings:
+        plan = self._plan
+        return RolloutSettings(
+            initiative_id=plan.initiative.id, initiative_workflow_id=workflow.info().workflow_id,
+            criteria=plan.exit_criteria, approval_required_for=plan.approvals.state_approval_required_for,
+            pd_sessions=plan.pd.sessions, trainers=plan.pd.trainers, cadences=_cadences(plan),
+            calendar=plan.calendar, clock=self._carry.clock,
+            search_attributes=self._options.search_attributes)
+
+    def _site_ref(self, site, cohort_id: str) -> SiteRef:
+        trainers = self._plan.pd.trainers
+        local = [t for t in trainers if t.region == site.region] or trainers
+        coach = local[sum(map(ord, site.id)) % len(local)].id if local else f"coach:{site.region}"
+        return SiteRef(site_id=site.id, site_name=site.name, kind=site.kind, region=site.region,
+                       district=site.district, cohort_id=cohort_id,
+                       practitioners=site.practitioners, coach_id=coach)
+
+    def _now(self) -> datetime:
+        return self._carry.clock.school_now(workflow.now())
+
+    def _today(self):
+        return self._carry.clock.today(workflow.now())
+
+
+def _clock_for(input: InitiativeInput) -> SchoolClock:
+    first_day = next_school_day(input.plan.calendar, input.plan.calendar.years[0].start)
+    return SchoolClock(origin_real=workflow.now(),
+                       origin_school=datetime.combine(first_day, time(8, 0), tzinfo=timezone.utc),
+                       speedup=input.options.speedup)
+
+
+def _cadences(plan: Plan) -> Cadences:
+    return Cadences(
+        coaching_initial_weeks=plan.coaching.initial_every_weeks,
+        coaching_full_weeks=plan.coaching.full_every_weeks,
+        review_initial_weeks=plan.reviews.initial_every_weeks,
+        review_default_weeks=plan.reviews.default_every_weeks,
+        assessment_school_days=plan.deadlines.assessment_school_days,
+        task_school_days=plan.deadlines.task_school_days,
+        reminder_school_days_before=plan.deadlines.reminder_school_days_before,
+        escalate_after_school_days=plan.deadlines.escalate_after_school_days)
+
+
+def _launch_payload(plan: Plan) -> InitiativeLaunchedPayload:
+    return InitiativeLaunchedPayload(
+        initiative_id=plan.initiative.id, name=plan.initiative.name,
+        practice=plan.initiative.practice.name, ssip_phase=plan.initiative.ssip.phase,
+        simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
+        cohort_ids=[c.id for c in plan.cohorts],
+        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest())
+
+
+def _label(progress: SiteProgress | None) -> str:
+    if progress is None or progress.stage is None:
+        return "Not started"
+    if progress.status in ("completed", "cancelled", "paused"):
+        return progress.status.capitalize() if progress.status != "completed" else "Completed"
+    return progress.stage.value
+
+
+def _require_state_admin(actor, doing: str) -> None:
+    if actor.role is not Role.STATE_ADMIN:
+        raise _refuse(f"Only a state admin may {doing}; {actor.id} is a {actor.role.value}.",
+                      "actor.role", actor.role.value)
+
+
+def _refuse(message: str, field: str | None, value) -> ApplicationError:
+    return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
+                            non_retryable=True)
