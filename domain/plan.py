@@ -144,6 +144,8 @@ class Deadlines(_Model):
     task_school_days: int = Field(default=10, ge=1, le=180)
     reminder_school_days_before: int = Field(default=3, ge=0, le=60)
     escalate_after_school_days: int = Field(default=5, ge=1, le=60)
+    remeasure_school_days: int = Field(
+        default=60, ge=5, le=180, description="when evidence still short is measured again (a term)")
 
 
 class Approvals(_Model):

@@ -207,6 +207,15 @@ def _evaluate(state: SiteRolloutState, c: cmd.EvaluateExit) -> list:
     payloads: list = [ev.CriteriaEvaluatedPayload(
         stage=state.stage, met=verdict.met, checks=list(verdict.checks), evidence=state.evidence,
         explanation=verdict.explain())]
+    if fidelity_collapsed(state.stage, state.evidence, state.criteria):
+        # A collapse outweighs any other evidence: the site slips back even if the exit holds.
+        back = STAGE_ORDER[state.stage.index - 1]
+        rule = state.criteria.regression
+        reason = (f"fidelity fell below {rule.fidelity_collapse_percent:g}% in "
+                  f"{rule.consecutive_assessments} consecutive assessments")
+        return payloads + [ev.SiteRegressedPayload(
+            from_stage=state.stage, to_stage=back, reason=reason, evidence=state.evidence)
+        ] + _move(state, back, "regression", list(verdict.checks))
     target = state.stage.next
     if verdict.met and target is None:
         return payloads + _withdraw_open(state, "the rollout is complete") + [
@@ -216,14 +225,6 @@ def _evaluate(state: SiteRolloutState, c: cmd.EvaluateExit) -> list:
             from_stage=state.stage, to_stage=target, explanation=verdict.explain())]
     if verdict.met:
         return payloads + _move(state, target, "criteria_met", list(verdict.checks))
-    if fidelity_collapsed(state.stage, state.evidence, state.criteria):
-        back = STAGE_ORDER[state.stage.index - 1]
-        rule = state.criteria.regression
-        reason = (f"fidelity fell below {rule.fidelity_collapse_percent:g}% in "
-                  f"{rule.consecutive_assessments} consecutive assessments")
-        return payloads + [ev.SiteRegressedPayload(
-            from_stage=state.stage, to_stage=back, reason=reason, evidence=state.evidence)
-        ] + _move(state, back, "regression", list(verdict.checks))
     return payloads + _follow_up(state, c, verdict)
 
 

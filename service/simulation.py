@@ -27,6 +27,7 @@ from workflows.models import (
 )
 from workflows.site_rollout import SiteRolloutWorkflow
 
+ACT_DAYS_BEFORE_DUE = 6
 STATE_ADMIN = Actor(id="state.implementation.team", role=Role.STATE_ADMIN)
 
 
@@ -88,7 +89,7 @@ class SimulatedDistricts:
         return 1
 
     def _answer(self, site_id: str, status: SiteStatus, task: OpenTask):
-        if task.assignee_role == "state":
+        if task.assignee_role == "state" or not self._time_to_act(status.school_today, task):
             return None
         coordinator = Actor(id=f"coordinator.{self._districts.get(site_id, site_id)}",
                             role=Role.DISTRICT_COORDINATOR,
@@ -106,6 +107,12 @@ class SimulatedDistricts:
                    "coaching_step": {"practitioners_observed": 5}}.get(task.kind, {"done": True})
         actor = coach if task.kind == "coaching_step" else coordinator
         return CompleteTaskRequest(actor=actor, site_id=site_id, task_id=task.task_id, outcome=outcome)
+
+    @staticmethod
+    def _time_to_act(today, task: OpenTask) -> bool:
+        """Teams act close to the deadline, and a PD session is reported once it has taken place."""
+        days_left = (task.due - today).days
+        return days_left <= 0 if task.kind == "hold_pd_session" else days_left <= ACT_DAYS_BEFORE_DUE
 
     def _assessment(self, site_id: str, stage: Stage, instrument: str, count: int):
         profile = self._profiles.get(site_id, Profile.STEADY)

@@ -1,8 +1,8 @@
 """One coaching cycle: plan (pre-conference) → observe → debrief with feedback.
 
 Each step is a task for the coach in the site's inbox. The site workflow forwards step completions
-here; the cycle closes when the debrief is done (or is withdrawn when the site changes stage) and
-reports back to the site by signal, which reaches the site even after it continued as new.
+here; the cycle closes when the debrief is done, or when the site withdraws it (a stage change,
+the end of the rollout), and its result goes back to the site run that started it.
 """
 
 from __future__ import annotations
@@ -27,14 +27,10 @@ class CoachingCycleWorkflow:
             if self._withdrawn:
                 break
             workflow.logger.info("coaching step %s done for %s", step.step, input.cycle_id)
-        outcome = CycleOutcome(
-            cycle_id=input.cycle_id, steps_completed=len(self._done),
+        return CycleOutcome(
+            cycle_id=input.cycle_id, steps_completed=len(self._done), withdrawn=self._withdrawn,
             practitioners_observed=self._observed(input),
             feedback_given=any(s.step == "debrief" and s.task_id in self._done for s in input.steps))
-        if not self._withdrawn:
-            await workflow.get_external_workflow_handle(input.site_workflow_id).signal(
-                "coaching_cycle_finished", outcome)
-        return outcome
 
     @workflow.signal
     def step_done(self, done: StepDone) -> None:

@@ -45,6 +45,7 @@ class InitiativeWorkflow:
         self._carry = input.carried or InitiativeCarry(
             clock=_clock_for(input), state=agg.InitiativeState())
         self._dirty = False
+        self._groups: list[workflow.ChildWorkflowHandle] = []
 
     @workflow.run
     async def run(self, input: InitiativeInput) -> InitiativeStatus:
@@ -98,10 +99,11 @@ class InitiativeWorkflow:
         for region, sites in sorted(by_region.items()):
             for chunk, start in enumerate(range(0, len(sites), size)):
                 group_id = group_workflow_id(settings.initiative_id, cohort.id, region, chunk)
-                await workflow.start_child_workflow(
+                handle = await workflow.start_child_workflow(
                     SiteGroupWorkflow.run,
                     GroupInput(group_id=group_id, settings=settings, sites=sites[start:start + size]),
                     id=group_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+                self._groups.append(handle)
                 group_ids.append(group_id)
         self._carry.groups[cohort.id] = group_ids
 
@@ -119,6 +121,11 @@ class InitiativeWorkflow:
         return self._carry.clock.real_delay_until(workflow.now(), min(upcoming))
 
     def _done(self) -> bool:
+        """Every site has finished, and so has every group this run started (a run closes only
+        after its children, so their results are never reported to a closed run)."""
+        return self._sites_finished() and all(group.done() for group in self._groups)
+
+    def _sites_finished(self) -> bool:
         state = self._carry.state
         all_started = len(state.cohorts_started) == len(self._plan.cohorts)
         if not (all_started or state.status == "cancelled"):
@@ -196,7 +203,9 @@ class InitiativeWorkflow:
         for progress in sites.values():
             by_region[progress.region][_label(progress)] += 1
         return InitiativeStatus(
-            initiative_id=self._plan.initiative.id, status=self._carry.state.status, cohorts=cohorts,
+            initiative_id=self._plan.initiative.id, cohorts=cohorts,
+            status="completed" if self._carry.state.status == "active" and self._sites_finished()
+            else self._carry.state.status,
             by_stage=dict(Counter(_label(p) for p in sites.values())),
             by_region={r: dict(c) for r, c in sorted(by_region.items())}, sites=dict(sites),
             completed_sites=sum(1 for p in sites.values() if p.status == "completed"),
@@ -258,7 +267,8 @@ def _cadences(plan: Plan) -> Cadences:
         assessment_school_days=plan.deadlines.assessment_school_days,
         task_school_days=plan.deadlines.task_school_days,
         reminder_school_days_before=plan.deadlines.reminder_school_days_before,
-        escalate_after_school_days=plan.deadlines.escalate_after_school_days)
+        escalate_after_school_days=plan.deadlines.escalate_after_school_days,
+        remeasure_school_days=plan.deadlines.remeasure_school_days)
 
 
 def _launch_payload(plan: Plan) -> InitiativeLaunchedPayload:

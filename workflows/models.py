@@ -30,6 +30,7 @@ class Cadences(_Model):
     review_initial_weeks: int = 4
     review_default_weeks: int = 13
     assessment_school_days: int = 20
+    remeasure_school_days: int = Field(default=60, description="a term: when unmet evidence is asked again")
     task_school_days: int = 10
     reminder_school_days_before: int = 3
     escalate_after_school_days: int = 5
@@ -69,6 +70,14 @@ class SiteContext(_Model):
     site: SiteRef
 
 
+class CycleOutcome(_Model):
+    cycle_id: str
+    practitioners_observed: int
+    feedback_given: bool
+    steps_completed: int
+    withdrawn: bool = False
+
+
 class Routine(_Model):
     """The site workflow's own bookkeeping, carried across continue-as-new."""
 
@@ -78,7 +87,6 @@ class Routine(_Model):
     next_cycle_on: date | None = None
     cycles_started: int = 0
     active_cycle: str | None = None
-    finished_cycles: dict[str, "CycleOutcome"] = Field(default_factory=dict)
 
 
 class SiteRolloutInput(_Model):
@@ -175,7 +183,6 @@ class CoachingStep(_Model):
 
 class CoachingCycleInput(_Model):
     cycle_id: str
-    site_workflow_id: str
     coach_id: str
     steps: list[CoachingStep]
 
@@ -183,13 +190,6 @@ class CoachingCycleInput(_Model):
 class StepDone(_Model):
     task_id: str
     outcome: Outcome = Field(default_factory=dict)
-
-
-class CycleOutcome(_Model):
-    cycle_id: str
-    practitioners_observed: int
-    feedback_given: bool
-    steps_completed: int
 
 
 class InitiativeOptions(_Model):
@@ -251,5 +251,4 @@ class InitiativeCarry(_Model):
     groups: dict[str, list[str]] = Field(default_factory=dict, description="cohort -> group ids")
 
 
-Routine.model_rebuild()
 InitiativeInput.model_rebuild()

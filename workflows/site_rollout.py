@@ -57,6 +57,7 @@ class SiteRolloutWorkflow:
         self._controls: list[ControlRequest] = []
         self._setups_this_run = 0
         self._reported: tuple = ()
+        self._cycle: workflow.ChildWorkflowHandle | None = None
 
     # --- the main loop ----------------------------------------------------------------------
 
@@ -69,7 +70,7 @@ class SiteRolloutWorkflow:
             async with self._lock:
                 await self._step()
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._let_handlers_finish()
                 if self._state.status not in FINISHED:
                     workflow.continue_as_new(SiteRolloutInput(
                         context=self._ctx, state=self._state, routine=self._routine))
@@ -77,8 +78,18 @@ class SiteRolloutWorkflow:
                 await self._sleep_until_next_due()
         async with self._lock:
             await self._withdraw_cycle()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._let_handlers_finish()
         return self._progress()
+
+    async def _let_handlers_finish(self) -> None:
+        """Wait for running updates, and close the run in a later workflow task than theirs.
+
+        An update completed in the task that also closes the run keeps the time-skipping test
+        server's clock locked; one second of workflow time apart costs nothing in production.
+        """
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.sleep(timedelta(seconds=1))
+        await workflow.wait_condition(workflow.all_handlers_finished)
 
     async def _step(self) -> None:
         await self._apply_controls()
@@ -86,6 +97,7 @@ class SiteRolloutWorkflow:
             return
         if self._routine.setup_entry != self._state.stage_entries:
             if self._setups_this_run and self._state.stage_entries > self._routine.setup_entry:
+                await self._withdraw_cycle()
                 return  # a new stage: set it up in a fresh run (continue-as-new)
             await self._set_up_stage()
         await self._record_finished_cycles()
@@ -97,13 +109,15 @@ class SiteRolloutWorkflow:
     def _should_continue_as_new(self) -> bool:
         stage_boundary = (self._setups_this_run > 0
                           and self._routine.setup_entry != self._state.stage_entries)
-        return stage_boundary or workflow.info().is_continue_as_new_suggested()
+        # A run never closes with a coaching cycle open: the cycle reports back to its parent run.
+        suggested = workflow.info().is_continue_as_new_suggested() and self._cycle is None
+        return stage_boundary or suggested
 
     async def _sleep_until_next_due(self) -> None:
         wake = self._next_due()
         timeout = None if wake is None else self._set.clock.real_delay_until(workflow.now(), wake)
         try:
-            await workflow.wait_condition(lambda: self._dirty, timeout=timeout)
+            await workflow.wait_condition(lambda: self._dirty or self._cycle_finished(), timeout=timeout)
         except asyncio.TimeoutError:
             pass
         self._dirty = False
@@ -171,10 +185,12 @@ class SiteRolloutWorkflow:
         self._needs_evaluation = False
         if self._state.status != "active" or self._state.pending_move is not None:
             return
+        if self._routine.setup_entry != self._state.stage_entries:
+            return  # a stage just entered is judged once its tasks are out
         cad = self._set.cadences
         request = ReadinessInput(
             state=self._state, at=self._now(), escalate_after_failures=cad.escalate_after_failures,
-            follow_up_due=add_school_days(self._set.calendar, self._today(), cad.assessment_school_days))
+            follow_up_due=add_school_days(self._set.calendar, self._today(), cad.remeasure_school_days))
         events = await workflow.execute_activity(check_readiness, request, **PURE)
         await self._fold_and_record(events)
 
@@ -187,7 +203,7 @@ class SiteRolloutWorkflow:
 
     async def _run_routines(self) -> None:
         today, r = self._today(), self._routine
-        if self._coaching_weeks() and r.active_cycle is None and \
+        if self._coaching_weeks() and self._cycle is None and \
                 r.next_cycle_on is not None and today >= r.next_cycle_on:
             await self._start_coaching_cycle(today)
         review_weeks = self._review_weeks()
@@ -212,35 +228,36 @@ class SiteRolloutWorkflow:
             *[cmd.AssignTask(at=self._now(), actor=SYSTEM, task_id=s.task_id, kind="coaching_step",
                              title=f"Coaching cycle {r.cycles_started}: {s.step}",
                              assignee_role="coach", due=s.due, ref=cycle_id) for s in steps]])
-        await workflow.start_child_workflow(
+        self._cycle = await workflow.start_child_workflow(
             CoachingCycleWorkflow.run,
-            CoachingCycleInput(cycle_id=cycle_id, site_workflow_id=workflow.info().workflow_id,
-                               coach_id=self._site.coach_id, steps=steps),
+            CoachingCycleInput(cycle_id=cycle_id, coach_id=self._site.coach_id, steps=steps),
             id=coaching_workflow_id(cycle_id),
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL)
         r.active_cycle = cycle_id
         r.next_cycle_on = today + timedelta(weeks=self._coaching_weeks())
 
+    def _cycle_finished(self) -> bool:
+        return self._cycle is not None and self._cycle.done()
+
     async def _record_finished_cycles(self) -> None:
-        r = self._routine
-        for cycle_id, outcome in list(r.finished_cycles.items()):
-            if not self._state.coaching_cycles.get(cycle_id, True):
-                await self._execute([cmd.CompleteCoachingCycle(
-                    at=self._now(), actor=SYSTEM, cycle_id=cycle_id,
-                    practitioners_observed=outcome.practitioners_observed,
-                    feedback_given=outcome.feedback_given)])
-            del r.finished_cycles[cycle_id]
-            if r.active_cycle == cycle_id:
-                r.active_cycle = None
+        if not self._cycle_finished():
+            return
+        outcome: CycleOutcome = self._cycle.result()
+        self._cycle, self._routine.active_cycle = None, None
+        if outcome.withdrawn or self._state.coaching_cycles.get(outcome.cycle_id, True):
+            return
+        await self._execute([cmd.CompleteCoachingCycle(
+            at=self._now(), actor=SYSTEM, cycle_id=outcome.cycle_id,
+            practitioners_observed=outcome.practitioners_observed,
+            feedback_given=outcome.feedback_given)])
 
     async def _withdraw_cycle(self) -> None:
         """A stage change or the end of the rollout closes a cycle still under way."""
-        cycle_id = self._routine.active_cycle
-        if cycle_id is None:
+        if self._cycle is None:
             return
-        self._routine.active_cycle = None
-        await workflow.get_external_workflow_handle(coaching_workflow_id(cycle_id)).signal(
-            CoachingCycleWorkflow.withdraw)
+        await self._cycle.signal(CoachingCycleWorkflow.withdraw)
+        await self._cycle
+        self._cycle, self._routine.active_cycle = None, None
 
     async def _apply_controls(self) -> None:
         while self._controls:
@@ -346,11 +363,6 @@ class SiteRolloutWorkflow:
         self._controls.append(request)
         self._dirty = True
 
-    @workflow.signal
-    def coaching_cycle_finished(self, outcome: CycleOutcome) -> None:
-        self._routine.finished_cycles[outcome.cycle_id] = outcome
-        self._dirty = True
-
     @workflow.query
     def status(self) -> SiteStatus:
         s = self._state
@@ -433,7 +445,7 @@ class SiteRolloutWorkflow:
         today, r = self._today(), self._routine
         candidates = [next_deadline(self._state, today=today, calendar=self._set.calendar,
                                     policy=self._deadline_policy())]
-        if self._coaching_weeks() and r.active_cycle is None:
+        if self._coaching_weeks() and self._cycle is None:
             candidates.append(r.next_cycle_on)
         if self._review_weeks():
             candidates.append(r.next_review_on)

@@ -49,6 +49,8 @@ def one_cohort_plan(sites: int = 1) -> Plan:
     districts = [s for s in plan.sites if s.kind == "district"][:sites]
     data = plan.model_dump(mode="json")
     data["sites"] = [s.model_dump(mode="json") for s in districts]
+    regions = {s.region for s in districts}
+    data["pd"]["trainers"] = [t for t in data["pd"]["trainers"] if t.get("region") in (None, *regions)]
     data["cohorts"] = [{"id": "c1", "name": "Cohort 1", "members": [s.id for s in districts],
                         "gate": {"kind": "immediate"}}]
     return Plan.model_validate(data)
@@ -91,6 +93,18 @@ async def drive(
                 await sim.answer_site(site_id)
         await env.sleep(timedelta(days=step_days))
     return await handle.query(InitiativeWorkflow.status)
+
+
+async def wait_until(env: WorkflowEnvironment, handle: WorkflowHandle, predicate, *,
+                     step: timedelta = timedelta(hours=1), attempts: int = 48) -> InitiativeStatus:
+    """Let time pass in small steps, answering nothing, until the initiative's status satisfies
+    `predicate`."""
+    for _ in range(attempts):
+        status = await handle.query(InitiativeWorkflow.status)
+        if predicate(status):
+            return status
+        await env.sleep(step)
+    raise AssertionError(f"the initiative never reached the expected state: {status}")
 
 
 HISTORIES = ROOT / "tests" / "histories"
