@@ -35,6 +35,7 @@ class Profile(StrEnum):
     STEADY = "steady"
     READINESS_FAILS = "readiness-fails"
     FIDELITY_COLLAPSES = "fidelity-collapses"
+    CAPACITY_STALLS = "capacity-stalls"
 
 
 @dataclass
@@ -128,7 +129,8 @@ class SimulatedDistricts:
                 return InstallationChecklist(items=[ChecklistItem(item=i, in_place=True)
                                                     for i in DEFAULT_CHECKLIST_ITEMS])
             case "capacity":
-                score = 1 if stage is Stage.INSTALLATION else 2
+                stalls = self._profiles.get(site_id) is Profile.CAPACITY_STALLS
+                score = 1 if stage is Stage.INSTALLATION or stalls else 2
                 return CapacityAssessment(
                     items=[CapacityItem(item=f"{d.name.lower()}-{n}", driver=d, score=score)
                            for d in Driver for n in (1, 2)],

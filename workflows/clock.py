@@ -12,6 +12,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
+MIN_TIMER = timedelta(milliseconds=100)
+"""Shortest sleep: a school day compressed for a demo still gets a real timer."""
+
+
 class SchoolClock(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -28,4 +32,4 @@ class SchoolClock(BaseModel):
     def real_delay_until(self, real_now: datetime, school_day: date) -> timedelta:
         """How long to sleep (in workflow time) until the start of `school_day`."""
         target = datetime.combine(school_day, time(7, 0), tzinfo=timezone.utc)
-        return max(timedelta(seconds=1), (target - self.school_now(real_now)) / self.speedup)
+        return max(MIN_TIMER, (target - self.school_now(real_now)) / self.speedup)

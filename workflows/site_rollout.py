@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 FINISHED = ("completed", "cancelled")
+RUN_EVENT_BUDGET = 2_000
+"""A run this long continues as new even inside a stage that lasts years (the server's own
+suggestion comes much later), so every run replays quickly."""
 COACHING_STEP_DAYS = {"plan": 3, "observe": 8, "debrief": 12}
 
 
@@ -110,8 +113,10 @@ class SiteRolloutWorkflow:
         stage_boundary = (self._setups_this_run > 0
                           and self._routine.setup_entry != self._state.stage_entries)
         # A run never closes with a coaching cycle open: the cycle reports back to its parent run.
-        suggested = workflow.info().is_continue_as_new_suggested() and self._cycle is None
-        return stage_boundary or suggested
+        info = workflow.info()
+        too_long = info.is_continue_as_new_suggested() or \
+            info.get_current_history_length() > RUN_EVENT_BUDGET
+        return stage_boundary or (too_long and self._cycle is None)
 
     async def _sleep_until_next_due(self) -> None:
         wake = self._next_due()
@@ -138,8 +143,6 @@ class SiteRolloutWorkflow:
         self._routine.setup_entry = self._state.stage_entries
         await self._withdraw_cycle()
         today, stage = self._today(), self._state.stage
-        if self._set.search_attributes:
-            workflow.upsert_search_attributes([sa.ROLLOUT_STAGE.value_set(stage.value)])
         due = add_school_days(self._set.calendar, today, self._set.cadences.assessment_school_days)
         await self._execute(entry_tasks(self._state, at=self._now(), due=due))
         await self._schedule_pd(today)
@@ -294,6 +297,8 @@ class SiteRolloutWorkflow:
         if any(e.type in ("AssessmentSubmitted", "PdSessionScheduled", "StageMoveApproved")
                for e in events):
             self._needs_evaluation = True
+        if self._set.search_attributes and any(e.type == "StageEntered" for e in events):
+            workflow.upsert_search_attributes([sa.ROLLOUT_STAGE.value_set(self._state.stage.value)])
         await self._report_progress()
 
     async def _report_progress(self) -> None:

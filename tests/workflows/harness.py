@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.plan_yaml import parse_plan
+from service.playthrough import districts_of, play
 from service.simulation import SimulatedDistricts
 from store.db import connect
 from store.migrate import migrate
@@ -69,30 +70,13 @@ async def fresh_database(server_dsn: str) -> tuple[asyncpg.Pool, str]:
     return pool, dsn
 
 
-def districts_of(plan: Plan) -> dict[str, str]:
-    return {s.id: s.district or s.id for s in plan.sites}
-
-
 async def drive(
     env: WorkflowEnvironment, handle: WorkflowHandle, sim: SimulatedDistricts, *,
     weeks: int, step_days: int = 3, until=None, on_step=None,
 ) -> InitiativeStatus:
-    """Play the districts: answer open tasks, then let `step_days` of school time pass."""
-    status = await handle.query(InitiativeWorkflow.status)
-    for _ in range(weeks * 7 // step_days):
-        status = await handle.query(InitiativeWorkflow.status)
-        if on_step:
-            on_step(status)
-        if until and until(status):
-            return status
-        if all(p.status in ("completed", "cancelled") for p in status.sites.values()) \
-                and len(status.sites) == status.total_sites:
-            return status
-        for site_id, progress in status.sites.items():
-            if progress.status == "active":
-                await sim.answer_site(site_id)
-        await env.sleep(timedelta(days=step_days))
-    return await handle.query(InitiativeWorkflow.status)
+    """Play the districts on the time-skipping server: `step_days` of school time per round."""
+    return await play(handle, sim, rounds=weeks * 7 // step_days, on_round=on_step, until=until,
+                      wait=lambda: env.sleep(timedelta(days=step_days)))
 
 
 async def wait_until(env: WorkflowEnvironment, handle: WorkflowHandle, predicate, *,

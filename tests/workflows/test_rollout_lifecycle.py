@@ -104,6 +104,8 @@ async def test_collapsed_fidelity_regresses_then_recovers(env, worker, pool):
     assert stages == [Stage.EXPLORATION, Stage.INSTALLATION, Stage.INITIAL_IMPLEMENTATION,
                       Stage.INSTALLATION, Stage.INITIAL_IMPLEMENTATION, Stage.FULL_IMPLEMENTATION]
     assert types[-1] == "SiteCompleted"
+    await record_histories(env.client, {
+        "site-rollout-after-regression": (site_workflow_id(plan.initiative.id, site), None)})
 
 
 async def test_pause_resume_and_cancel_mid_stage(env, worker, pool):
@@ -131,6 +133,10 @@ async def test_pause_resume_and_cancel_mid_stage(env, worker, pool):
     _, types = await stream_types(pool, plan.initiative.id, paused_site)
     assert Counter(types)["RolloutPaused"] == 1 and Counter(types)["RolloutResumed"] == 1
     await handle.result()
+    await record_histories(env.client, {
+        "site-rollout-cancelled": (site_workflow_id(plan.initiative.id, cancelled_site), None),
+        "initiative-with-controls": (initiative_workflow_id(plan.initiative.id), None),
+    })
 
 
 async def record_rollout_histories(env, plan):

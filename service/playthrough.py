@@ -1,0 +1,60 @@
+"""Playing a rollout through: start an initiative and let simulated districts answer it.
+
+The same loop serves the demo (real server, compressed time, `asyncio.sleep` between rounds)
+and the tests (time-skipping server, `env.sleep`): read the board, answer every active site's
+open tasks, let time pass, until every site has finished.
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.actors import Actor
+from domain.plan import Plan
+from service.simulation import Profile, SimulatedDistricts
+from workflows.ids import initiative_workflow_id
+from workflows.initiative import InitiativeWorkflow
+from workflows.models import InitiativeInput, InitiativeOptions, InitiativeStatus
+
+FINISHED = ("completed", "cancelled")
+
+
+async def launch(client: Client, plan: Plan, launched_by: Actor, *, task_queue: str,
+                 options: InitiativeOptions = InitiativeOptions()) -> WorkflowHandle:
+    return await client.start_workflow(
+        InitiativeWorkflow.run, InitiativeInput(plan=plan, launched_by=launched_by, options=options),
+        id=initiative_workflow_id(plan.initiative.id), task_queue=task_queue)
+
+
+def districts_of(plan: Plan) -> dict[str, str]:
+    """Who answers for each site: its district (a district answers for itself)."""
+    return {s.id: s.district or s.id for s in plan.sites}
+
+
+def simulate(client: Client, plan: Plan, profiles: dict[str, Profile] | None = None) -> SimulatedDistricts:
+    return SimulatedDistricts(client, plan.initiative.id, profiles, districts_of(plan))
+
+
+def all_finished(status: InitiativeStatus) -> bool:
+    return len(status.sites) == status.total_sites and all(
+        p.status in FINISHED for p in status.sites.values())
+
+
+async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
+               wait: Callable[[], Awaitable[None]],
+               on_round: Callable[[InitiativeStatus], None] | None = None,
+               until: Callable[[InitiativeStatus], bool] | None = None) -> InitiativeStatus:
+    """Up to `rounds` rounds of: read the board, stop if done, answer the active sites, wait."""
+    for _ in range(rounds):
+        status = await handle.query(InitiativeWorkflow.status)
+        if on_round:
+            on_round(status)
+        if (until and until(status)) or all_finished(status):
+            return status
+        for site_id, progress in status.sites.items():
+            if progress.status == "active":
+                await sim.answer_site(site_id)
+        await wait()
+    return await handle.query(InitiativeWorkflow.status)
