@@ -45,8 +45,11 @@ def all_finished(status: InitiativeStatus) -> bool:
 async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
                wait: Callable[[], Awaitable[None]],
                on_round: Callable[[InitiativeStatus], None] | None = None,
-               until: Callable[[InitiativeStatus], bool] | None = None) -> InitiativeStatus:
-    """Up to `rounds` rounds of: read the board, stop if done, answer the active sites, wait."""
+               until: Callable[[InitiativeStatus], bool] | None = None,
+               state_team: Callable[[InitiativeStatus], Awaitable[None]] | None = None,
+               ) -> InitiativeStatus:
+    """Up to `rounds` rounds of: read the board, stop if done, answer the active sites (and let
+    the state team act), wait."""
     for _ in range(rounds):
         status = await handle.query(InitiativeWorkflow.status)
         if on_round:
@@ -56,5 +59,7 @@ async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
         for site_id, progress in status.sites.items():
             if progress.status == "active":
                 await sim.answer_site(site_id)
+        if state_team:
+            await state_team(status)
         await wait()
     return await handle.query(InitiativeWorkflow.status)

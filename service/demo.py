@@ -1,0 +1,166 @@
+"""The demo's story: one initiative played through by simulated districts, time compressed.
+
+Most sites progress steadily; one sees its fidelity collapse, slips back to Installation and
+recovers; one never reaches readiness, is escalated, and the simulated state team withdraws it.
+The demo's screen lives in `cli.demo_command`; this module only runs the rollout and reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import asyncpg
+from temporalio.client import Client, WorkflowHandle
+
+from domain.actors import Actor, Role
+from domain.plan import Plan
+from domain.stages import Stage
+from service.playthrough import all_finished, launch, play, simulate
+from service.simulation import Profile
+from store.eventstore import EventStore
+from workflows.ids import site_workflow_id
+from workflows.models import ControlRequest, InitiativeOptions, InitiativeStatus
+from workflows.site_rollout import SiteRolloutWorkflow
+
+STATE_TEAM = Actor(id="state.implementation.team", role=Role.STATE_ADMIN)
+SCHOOL_DAY_SECONDS = 0.1
+SPEEDUP = 86_400 / SCHOOL_DAY_SECONDS
+"""One calendar day of school time every tenth of a second (×864,000)."""
+
+
+def demo_plan(plan: Plan, run_stamp: str) -> Plan:
+    """The plan under a fresh initiative id, so every demo run has its own record."""
+    initiative = plan.initiative.model_copy(update={"id": f"{plan.initiative.id}-{run_stamp}"})
+    return plan.model_copy(update={"initiative": initiative})
+
+
+def profiles_for(plan: Plan) -> dict[str, Profile]:
+    """Steady sites, plus one whose fidelity collapses and one that never becomes ready."""
+    sites = [s.id for s in plan.sites]
+    profiles = {site: Profile.STEADY for site in sites}
+    if len(sites) >= 3:
+        profiles[sites[1]] = Profile.FIDELITY_COLLAPSES
+        profiles[sites[-1]] = Profile.READINESS_FAILS
+    return profiles
+
+
+@dataclass
+class Round:
+    """What the screen shows after each round."""
+
+    status: InitiativeStatus
+    school_day: date | None
+    elapsed: float
+    withdrawn: list[str]
+
+
+@dataclass
+class StateTeam:
+    """The simulated state team: withdraws a site once its readiness has been escalated."""
+
+    client: Client
+    initiative_id: str
+    profiles: dict[str, Profile]
+    withdrawn: list[str] = field(default_factory=list)
+    school_day: date | None = None
+
+    async def act(self, status: InitiativeStatus) -> None:
+        for site_id, progress in status.sites.items():
+            if progress.status != "active":
+                continue
+            handle = self.client.get_workflow_handle(site_workflow_id(self.initiative_id, site_id))
+            site = await handle.query(SiteRolloutWorkflow.status)
+            self.school_day = max(self.school_day or site.school_today, site.school_today)
+            if self.profiles.get(site_id) is Profile.READINESS_FAILS and \
+                    any(t.escalated for t in site.open_tasks):
+                await handle.execute_update(SiteRolloutWorkflow.control, ControlRequest(
+                    actor=STATE_TEAM, action="cancel", site_id=site_id,
+                    reason="Readiness not reached after escalation; the district re-applies next year"))
+                self.withdrawn.append(site_id)
+
+
+async def run_demo(client: Client, plan: Plan, *, task_queue: str, on_round, max_seconds: float,
+                   search_attributes: bool = True) -> tuple[WorkflowHandle, InitiativeStatus]:
+    """Launch the initiative and play it until every site has finished (or time runs out)."""
+    profiles = profiles_for(plan)
+    handle = await launch(client, plan, STATE_TEAM, task_queue=task_queue, options=InitiativeOptions(
+        speedup=SPEEDUP, search_attributes=search_attributes))
+    sim = simulate(client, plan, profiles)
+    team = StateTeam(client, plan.initiative.id, profiles)
+    started = time.monotonic()
+
+    def show(status: InitiativeStatus) -> None:
+        on_round(Round(status, team.school_day, time.monotonic() - started, list(team.withdrawn)))
+
+    def overdue(status: InitiativeStatus) -> bool:
+        return time.monotonic() - started > max_seconds
+
+    status = await play(handle, sim, rounds=10**9, wait=lambda: asyncio.sleep(SCHOOL_DAY_SECONDS),
+                        on_round=show, until=overdue, state_team=team.act)
+    show(status)
+    return handle, status
+
+
+@dataclass
+class SiteReport:
+    site_id: str
+    name: str
+    final: str
+    stages: list[str]
+    regressions: int
+    escalations: int
+    started: date | None
+    finished: date | None
+
+
+@dataclass
+class Totals:
+    events: int
+    tasks: int
+    notifications: int
+    pd_sessions: int
+    sites: list[SiteReport]
+
+
+async def totals(pool: asyncpg.Pool, plan: Plan, status: InitiativeStatus) -> Totals:
+    """Figures for the closing summary, read back from the event store and read models."""
+    store, reports = EventStore(pool), []
+    for site in plan.sites:
+        events = await store.read_stream(f"site-rollout/{plan.initiative.id}/{site.id}")
+        entered = [e for e in events if e.type == "StageEntered"]
+        progress = status.sites.get(site.id)
+        reports.append(SiteReport(
+            site_id=site.id, name=site.name,
+            final=_final(progress.status if progress else "not started",
+                         progress.stage if progress else None),
+            stages=[e.payload.stage.value for e in entered],
+            regressions=sum(1 for e in events if e.type == "SiteRegressed"),
+            escalations=sum(1 for e in events if e.type == "TaskEscalated"),
+            started=_day(entered[0].occurred_at) if entered else None,
+            finished=_day(events[-1].occurred_at) if events and events[-1].type in (
+                "SiteCompleted", "RolloutCancelled") else None))
+    streams = (f"initiative/{plan.initiative.id}", f"site-rollout/{plan.initiative.id}/")
+    ours = "(stream_id = $1 OR starts_with(stream_id, $2))"
+    return Totals(
+        events=await pool.fetchval(f"SELECT count(*) FROM events WHERE {ours}", *streams),
+        tasks=await pool.fetchval("SELECT count(*) FROM tasks WHERE initiative_id = $1", plan.initiative.id),
+        notifications=await pool.fetchval(
+            f"SELECT count(*) FROM outbox WHERE status = 'sent' AND {ours}", *streams),
+        pd_sessions=await pool.fetchval(
+            "SELECT count(*) FROM pd_bookings WHERE initiative_id = $1", plan.initiative.id),
+        sites=reports)
+
+
+def _final(status: str, stage: Stage | None) -> str:
+    if status == "completed":
+        return "Completed"
+    if status == "cancelled":
+        return f"Cancelled in {stage.value}" if stage else "Cancelled"
+    return f"{status} in {stage.value}" if stage else status
+
+
+def _day(moment: datetime) -> date:
+    return moment.date()
