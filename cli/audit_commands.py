@@ -1,0 +1,236 @@
+"""`rollout audit ...`: who did what, when, and why a site moved, read from the event store.
+
+The event store is the permanent record; these commands only read it. The database is the one
+named by `--database-url`, else $ROLLOUT_DATABASE_URL, else the local demo database under var/
+(started for the read and stopped after). Exit codes: 0 printed; 1 nothing recorded for that
+initiative or site; 2 the event store cannot be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from cli import verify_command
+from cli.audit_export import Format, export
+from cli.database import DATABASE_URL, DEMO_HINT, NOT_FOUND, fail, read
+from domain import events as ev
+from domain import privacy
+from domain.site_state import fold
+from service.audit import StageMove, min_cell, names_in, stage_moves, summarize, when, who
+from store.audit_queries import actor_events, window_events
+from store.eventstore import EventStore
+
+audit_app = typer.Typer(no_args_is_help=True,
+                        help="Who did what, when, and why: the recorded history of a rollout.")
+
+FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="table on screen, json lines, or csv.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write json/csv to this file (default stdout).")
+MIN_CELL = typer.Option(privacy.MIN_CELL, "--min-cell", min=privacy.MIN_CELL_RANGE[0],
+                        max=privacy.MIN_CELL_RANGE[1],
+                        help="Suppress counts of people below this (small-cell rule).")
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audit_app, name="audit")
+
+
+@dataclass
+class Record:
+    """What one audit read found; `known` names what does exist when the stream is empty."""
+
+    events: list[ev.Event]
+    known: list[str] = field(default_factory=list)
+    sites: list[asyncpg.Record] = field(default_factory=list)
+
+
+@audit_app.command("site")
+def site(
+    initiative_id: str = typer.Argument(..., help="The initiative's id."),
+    site_id: str = typer.Argument(..., help="The site's id (district or school)."),
+    database_url: str | None = DATABASE_URL,
+    fmt: Format = FORMAT,
+    output: Path | None = OUTPUT,
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    smallest: int = MIN_CELL,
+) -> None:
+    """Every event of one site's rollout, and why it moved from stage to stage."""
+    min_cell.set(smallest)
+    record, local = read(database_url, lambda pool: _site_record(pool, initiative_id, site_id))
+    if not record.events:
+        known = f" Sites recorded for it: {', '.join(record.known)}." if record.known else ""
+        _missing(f"No events recorded for site '{site_id}' of initiative '{initiative_id}'.{known}",
+                 local)
+    fmt = Format.JSON if as_json else fmt
+    if fmt is not Format.TABLE:
+        export(record.events, fmt, output)
+        return
+    out = Console(highlight=False)
+    state = fold(record.events)
+    out.print(Text(f"{state.site_name or site_id} ({state.kind}, {state.region} region), cohort "
+                   f"{state.cohort_id or '-'}: {state.stage or 'no stage'}, {state.status}",
+                   style="bold"))
+    out.print(_events_table(f"Events of {ev.site_stream(initiative_id, site_id)}", record.events))
+    _print_moves(out, stage_moves(record.events))
+
+
+@audit_app.command("initiative")
+def initiative(
+    initiative_id: str = typer.Argument(..., help="The initiative's id."),
+    database_url: str | None = DATABASE_URL,
+) -> None:
+    """The initiative's own events (launch, cohorts, pauses) and where each site stands."""
+    record, local = read(database_url, lambda pool: _initiative_record(pool, initiative_id))
+    if not record.events and not record.sites:
+        known = f" Recent initiatives: {', '.join(record.known)}." if record.known else ""
+        _missing(f"No events recorded for initiative '{initiative_id}'.{known}", local)
+    out = Console(highlight=False)
+    out.print(_events_table(f"Events of {ev.initiative_stream(initiative_id)}", record.events))
+    sites = Table("site", "name", "region", "cohort", "stage", "status", "since", "regressions",
+                  "escalations", title=f"Sites of {initiative_id}")
+    for s in record.sites:
+        since = when(s["stage_entered_at"]) if s["stage_entered_at"] else "-"
+        _add_row(sites, s["site_id"], s["name"], s["region"], s["cohort_id"], s["stage"] or "-",
+                 s["status"], since, str(s["regressions"]), str(s["escalations"]))
+    out.print(sites)
+    out.print(Text(f"Details of one site: rollout audit site {initiative_id} SITE_ID"))
+
+
+@audit_app.command("actor")
+def actor(
+    actor_id: str = typer.Argument(..., help="Whose actions: a person's id, or 'system'."),
+    initiative_id: str | None = typer.Option(None, "--initiative", help="Only this initiative."),
+    since: datetime | None = typer.Option(None, help="From this date/time (inclusive)."),
+    until: datetime | None = typer.Option(None, help="Up to this date/time (exclusive)."),
+    database_url: str | None = DATABASE_URL,
+    fmt: Format = FORMAT,
+    output: Path | None = OUTPUT,
+    smallest: int = MIN_CELL,
+) -> None:
+    """Everything one person did, across sites and initiatives, oldest first."""
+    min_cell.set(smallest)
+    found, local = read(database_url, lambda pool: actor_events(
+        pool, actor_id, since=_utc(since), until=_utc(until), initiative_id=initiative_id))
+    if not found:
+        _missing(f"No events recorded by actor '{actor_id}'{_scope_text(initiative_id, since, until)}.",
+                 local)
+    _show([a.event for a in found], fmt, output, f"Events by {actor_id}")
+
+
+@audit_app.command("window")
+def window(
+    since: datetime = typer.Option(..., help="From this date/time (inclusive)."),
+    until: datetime = typer.Option(..., help="Up to this date/time (exclusive)."),
+    initiative_id: str | None = typer.Option(None, "--initiative", help="Only this initiative."),
+    database_url: str | None = DATABASE_URL,
+    fmt: Format = FORMAT,
+    output: Path | None = OUTPUT,
+    smallest: int = MIN_CELL,
+) -> None:
+    """Everything recorded as happening in a window of time."""
+    min_cell.set(smallest)
+    if until <= since:
+        fail(f"--until ({until}) must be after --since ({since}).", 2)
+    found, local = read(database_url, lambda pool: window_events(
+        pool, _utc(since), _utc(until), initiative_id=initiative_id))
+    if not found:
+        _missing(f"No events{_scope_text(initiative_id, since, until)}.", local)
+    _show([a.event for a in found], fmt, output, f"Events from {since} to {until}")
+
+
+def _show(events: list[ev.Event], fmt: Format, output: Path | None, title: str) -> None:
+    if fmt is Format.TABLE:
+        Console(highlight=False).print(_events_table(title, events, with_stream=True))
+    else:
+        export(events, fmt, output)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Dates typed without a zone are read as UTC, the zone the store reports in."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def _scope_text(initiative_id: str | None, since: datetime | None, until: datetime | None) -> str:
+    parts = [f" in initiative '{initiative_id}'" if initiative_id else "",
+             f" from {since}" if since else "", f" before {until}" if until else ""]
+    return "".join(parts)
+
+
+def _events_table(title: str, events: list[ev.Event], with_stream: bool = False) -> Table:
+    columns = ("stream", "#") if with_stream else ("#",)
+    table = Table(*columns, "when", "actor", "role", "event", "summary", title=title)
+    names = names_in(events)
+    for e in events:
+        role = e.actor.role.value + (f" ({e.actor.district})" if e.actor.district else "")
+        where = (e.stream_id, str(e.sequence)) if with_stream else (str(e.sequence),)
+        _add_row(table, *where, when(e.occurred_at), e.actor.id, role, e.type, summarize(e, names))
+    return table
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Cells as plain text: recorded reasons and names are data, never rich markup."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def _print_moves(out: Console, moves: list[StageMove]) -> None:
+    out.print(Text("Why the site moved", style="bold underline"))
+    if not moves:
+        out.print(Text("The site has not moved between stages yet."))
+    for move in moves:
+        p = move.entered.payload
+        out.print(Text(f"#{move.entered.sequence} {when(move.entered.occurred_at)}: {p.from_stage} "
+                       f"→ {p.stage} ({p.reason.replace('_', ' ')}), entered by "
+                       f"{who(move.entered.actor)}", style="bold"))
+        out.print(Text(f"  Trigger: {move.trigger}"))
+        if move.checks:
+            checks = Table("check", "required", "actual", "met", title=f"{p.from_stage} exit checks "
+                           "as evaluated for the move", title_justify="left")
+            for c in move.checks:
+                _add_row(checks, c.name, c.required, c.actual,
+                               "yes" if c.met else "pending" if c.pending else "no")
+            out.print(checks)
+        out.print(Text(f"  Assessments submitted in {p.from_stage} before the move:"
+                       if move.evidence else f"  No assessments submitted in {p.from_stage} "
+                       "before the move."))
+        for line in move.evidence:
+            out.print(Text(f"    {line}"))
+
+
+# --- reading the store ----------------------------------------------------------------------
+
+async def _site_record(pool: asyncpg.Pool, initiative_id: str, site_id: str) -> Record:
+    events = await EventStore(pool).read_stream(ev.site_stream(initiative_id, site_id))
+    known = [] if events else [r["site_id"] for r in await pool.fetch(
+        "SELECT site_id FROM sites WHERE initiative_id = $1 ORDER BY site_id LIMIT 20", initiative_id)]
+    return Record(events, known)
+
+
+async def _initiative_record(pool: asyncpg.Pool, initiative_id: str) -> Record:
+    events = await EventStore(pool).read_stream(ev.initiative_stream(initiative_id))
+    sites = await pool.fetch(
+        "SELECT s.site_id, s.name, s.region, s.cohort_id, s.stage, s.status, s.stage_entered_at, "
+        "(SELECT count(*) FROM events e WHERE e.stream_id = s.stream_id "
+        " AND e.type = 'SiteRegressed') AS regressions, "
+        "(SELECT count(*) FROM events e WHERE e.stream_id = s.stream_id "
+        " AND e.type = 'TaskEscalated') AS escalations "
+        "FROM sites s WHERE s.initiative_id = $1 ORDER BY s.region, s.site_id", initiative_id)
+    known = [] if events or sites else [r["id"] for r in await pool.fetch(
+        "SELECT substr(stream_id, length('initiative/') + 1) AS id FROM streams "
+        "WHERE stream_id LIKE 'initiative/%' ORDER BY updated_at DESC LIMIT 5")]
+    return Record(events, known, sites)
+
+
+def _missing(message: str, local: bool) -> NoReturn:
+    fail(message + (f" The local demo database holds only what demos recorded; {DEMO_HINT}."
+                     if local else ""), NOT_FOUND)
+
+
+audit_app.command("verify")(verify_command.verify)

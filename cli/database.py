@@ -1,0 +1,70 @@
+"""Which event store a command reads, and how it says it cannot.
+
+`--database-url`, else $ROLLOUT_DATABASE_URL, else the local demo database under var/ (started
+for the command and stopped after). Failures are one red line on stderr with the password
+hidden, and a non-zero exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+from typing import Awaitable, Callable, NoReturn, TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from devstack.local_stack import local_database
+from devstack.settings import load_settings
+from store.db import connect
+
+NOT_FOUND, UNAVAILABLE = 1, 2
+DEMO_HINT = "run `bash scripts/demo` first"
+T = TypeVar("T")
+
+DATABASE_URL = typer.Option(
+    None, "--database-url", metavar="URL",
+    help="PostgreSQL DSN of the event store (default: $ROLLOUT_DATABASE_URL, else the local "
+         "demo database under var/).")
+
+
+def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]) -> tuple[T, bool]:
+    """Run `fetch` against the chosen database; True when that was the local demo database."""
+    try:
+        url = database_url or load_settings().database_url
+    except ValueError as problem:
+        fail(f"Invalid ROLLOUT_* settings: {problem}", UNAVAILABLE)
+    where = redact(url) if url else "the local demo database (var/postgres)"
+    try:
+        if url:
+            return asyncio.run(with_pool(url, fetch)), False
+        with local_database() as dsn:
+            return asyncio.run(with_pool(dsn, fetch)), True
+    except asyncpg.UndefinedTableError:
+        hint = f"; {DEMO_HINT}" if not url else " (its migrations have not been applied)"
+        fail(f"There is no event store in {where}{hint}.", UNAVAILABLE)
+    except (OSError, RuntimeError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError,
+            subprocess.CalledProcessError) as problem:
+        fail(f"Cannot read the event store at {where}: {str(problem).strip() or type(problem).__name__}",
+              UNAVAILABLE)
+
+
+async def with_pool(dsn: str, fetch: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
+    pool = await connect(dsn, min_size=1, max_size=2)
+    try:
+        return await fetch(pool)
+    finally:
+        await pool.close()
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, safe to print."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    Console(stderr=True, soft_wrap=True, highlight=False).print(Text(message, style="red"))
+    raise typer.Exit(code)

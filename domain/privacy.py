@@ -1,0 +1,82 @@
+"""Small-cell suppression for reports and exports (FERPA practice).
+
+The store holds aggregates only (counts, percents, scores; never names), but a small count can
+still point at a person: "2 of 3 teachers meet fidelity". Reports and exports therefore hide any
+count from 1 to `min_cell - 1` (default 10, configurable from 5 to 30), and hide a complementary
+cell too when the hidden one could be recovered from what is shown: a part of a whole is hidden
+with its whole when either the part or the rest is small.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIN_CELL = 10
+MIN_CELL_RANGE = (5, 30)
+
+
+def check_min_cell(min_cell: int) -> int:
+    low, high = MIN_CELL_RANGE
+    if not low <= min_cell <= high:
+        raise ValueError(f"min_cell must be from {low} to {high}, not {min_cell}")
+    return min_cell
+
+
+def small(n: int | None, min_cell: int = MIN_CELL) -> bool:
+    return n is not None and 0 < n < min_cell
+
+
+def cell(n: int, min_cell: int = MIN_CELL) -> str:
+    """A count as a report shows it."""
+    return f"<{min_cell}" if small(n, min_cell) else str(n)
+
+
+def part_of_whole(part: int, whole: int, min_cell: int = MIN_CELL) -> bool:
+    """True when a part and its whole may both be shown: neither the part nor the rest is small."""
+    return not (small(part, min_cell) or small(whole - part, min_cell))
+
+
+_COUNTS = {
+    "SiteEnrolled": ("practitioners",),
+    "PdSessionHeld": ("attendees",),
+    "CoachingCycleCompleted": ("practitioners_observed",),
+}
+
+
+def redact(event_type: str, payload: dict[str, Any], min_cell: int = MIN_CELL) -> dict[str, Any]:
+    """A copy of an event's JSON payload with small cells set to None and listed in
+    `suppressed`, so a reader knows a value was withheld rather than missing."""
+    out, hidden = _copy(payload), []
+    for name in _COUNTS.get(event_type, ()):
+        if small(out.get(name), min_cell):
+            out[name] = None
+            hidden.append(name)
+    if event_type == "FidelityAssessed":
+        hidden += _split(out, "", "practitioners_meeting", "practitioners_assessed", min_cell)
+    if event_type == "AssessmentSubmitted":
+        answers, score = out.get("answers") or {}, out.get("score") or {}
+        if answers.get("instrument") == "fidelity":
+            hidden += _split(answers, "answers.", "practitioners_meeting", "practitioners_assessed", min_cell)
+            hidden += _split(score, "score.", "points", "possible_points", min_cell)
+        for role, n in list((answers.get("participants") or {}).items()):
+            if small(n, min_cell):
+                answers["participants"][role] = None
+                hidden.append(f"answers.participants.{role}")
+    if hidden:
+        out["suppressed"] = hidden
+    return out
+
+
+def _split(data: dict, prefix: str, part: str, whole: str, min_cell: int) -> list[str]:
+    if part not in data or whole not in data or part_of_whole(data[part], data[whole], min_cell):
+        return []
+    data[part] = data[whole] = None
+    return [prefix + part, prefix + whole]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value

@@ -1,0 +1,74 @@
+"""The audit's reads: a stream, an actor's actions, or a window of time, optionally within one
+initiative. Events come back in the global order they were recorded in, as today's models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from domain.events import Event, initiative_stream
+from store.codec import EVENT_COLUMNS, event_from_row
+
+DEFAULT_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class AuditedEvent:
+    position: int
+    event: Event
+    recorded_at: datetime
+    workflow_id: str | None
+
+
+def _scope(initiative_id: str | None, first_param: int) -> tuple[str, list]:
+    """SQL restricting rows to one initiative's streams (its own and its sites')."""
+    if initiative_id is None:
+        return "", []
+    n = first_param
+    return (f" AND (stream_id = ${n} OR starts_with(stream_id, ${n + 1}))",
+            [initiative_stream(initiative_id), f"site-rollout/{initiative_id}/"])
+
+
+async def _fetch(pool: asyncpg.Pool, where: str, params: list, limit: int) -> list[AuditedEvent]:
+    rows = await pool.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY position LIMIT {int(limit)}",
+        *params)
+    return [AuditedEvent(r["position"], event_from_row(r), r["recorded_at"], r["workflow_id"])
+            for r in rows]
+
+
+async def stream_events(pool: asyncpg.Pool, stream_id: str) -> list[AuditedEvent]:
+    return await _fetch(pool, "stream_id = $1", [stream_id], DEFAULT_LIMIT)
+
+
+async def actor_events(pool: asyncpg.Pool, actor_id: str, *, since: datetime | None = None,
+                       until: datetime | None = None, initiative_id: str | None = None,
+                       limit: int = DEFAULT_LIMIT) -> list[AuditedEvent]:
+    """Everything one person (or the engine, actor id 'system') did, oldest first."""
+    scope, extra = _scope(initiative_id, 4)
+    return await _fetch(
+        pool, "actor ->> 'id' = $1 AND occurred_at >= coalesce($2, '-infinity'::timestamptz) "
+              "AND occurred_at < coalesce($3, 'infinity'::timestamptz)" + scope,
+        [actor_id, since, until, *extra], limit)
+
+
+async def window_events(pool: asyncpg.Pool, since: datetime, until: datetime, *,
+                        initiative_id: str | None = None,
+                        limit: int = DEFAULT_LIMIT) -> list[AuditedEvent]:
+    """Everything that happened in [since, until), in the order it was recorded."""
+    scope, extra = _scope(initiative_id, 3)
+    return await _fetch(pool, "occurred_at >= $1 AND occurred_at < $2" + scope,
+                        [since, until, *extra], limit)
+
+
+async def stream_ids(pool: asyncpg.Pool, initiative_id: str | None = None) -> list[str]:
+    """Every stream, or one initiative's, in name order."""
+    if initiative_id is None:
+        rows = await pool.fetch("SELECT stream_id FROM streams ORDER BY stream_id")
+    else:
+        rows = await pool.fetch(
+            "SELECT stream_id FROM streams WHERE stream_id = $1 OR starts_with(stream_id, $2) "
+            "ORDER BY stream_id", initiative_stream(initiative_id), f"site-rollout/{initiative_id}/")
+    return [r["stream_id"] for r in rows]
