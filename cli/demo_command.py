@@ -163,6 +163,7 @@ def _where_to_look(out: Console, plan, temporal) -> None:
     out.print(Panel(
         f"Audit one site:      [bold].venv/bin/rollout audit site {initiative} {first}[/bold]\n"
         f"Audit the initiative: [bold].venv/bin/rollout audit initiative {initiative}[/bold]\n"
+        f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative}\n"
         f"Workflows by stage:  .venv/bin/temporal workflow list --address {temporal.address} "
         f"--query \"InitiativeId='{initiative}' AND RolloutStage='Full Implementation'\"\n"
         f"Temporal Web UI:     {temporal.ui_url}/namespaces/default/workflows "

@@ -20,6 +20,8 @@ from domain.stages import Stage
 from service.playthrough import all_finished, launch, play, simulate
 from service.simulation import Profile
 from service.temporal import connect
+from service.verify import cross_check, writer_of
+from store.audit_queries import stream_ids
 from store.eventstore import EventStore
 from tests.workflows.harness import STATE_ADMIN, fresh_database, one_cohort_plan, small_plan
 from worker import running_worker
@@ -164,3 +166,7 @@ async def test_killing_the_worker_mid_rollout_loses_and_duplicates_nothing(
         assert booked == sum(1 for e in events if e.type == "PdSessionScheduled")
     inbox = await pool.fetch("SELECT task_id, count(*) AS n FROM tasks GROUP BY task_id HAVING count(*) > 1")
     assert not inbox
+    streams = await stream_ids(pool, plan.initiative.id)
+    findings, checked, unavailable = await cross_check(client, pool, {s: writer_of(s) for s in streams})
+    assert (findings, checked, unavailable) == ([], 3, []), \
+        "every stored event is one the workflows decided, and every decided event is stored"
