@@ -21,6 +21,7 @@ from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
 from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect
+from store import projections
 from store.db import connect as connect_db
 from store.eventstore import EventStore
 from store.migrate import migrate
@@ -53,17 +54,33 @@ async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every:
             pass
 
 
+async def finish_rebuilds(pool: asyncpg.Pool) -> None:
+    """Resume any projection rebuild left under way (a stopped rebuild, or a projection that a
+    migration added to a store already in use), so read models catch up without anyone asking."""
+    try:
+        if names := await projections.rebuilding(pool):
+            log.info("resuming projection rebuilds", projections=names)
+            replayed = await projections.catch_up(pool)
+            log.info("projection rebuilds finished", projections=names, events=replayed)
+    except (OSError, asyncpg.PostgresError) as problem:
+        log.warning("projection rebuild stopped; `rollout projections rebuild` resumes it",
+                    error=str(problem))
+
+
 @asynccontextmanager
 async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_TASK_QUEUE,
                          **options):
     stop = asyncio.Event()
     dispatcher = asyncio.create_task(dispatch_notifications(pool, stop))
+    rebuilds = asyncio.create_task(finish_rebuilds(pool))
     try:
         async with build_worker(client, pool, task_queue, **options) as worker:
             yield worker
     finally:
         stop.set()
         await dispatcher
+        rebuilds.cancel()
+        await asyncio.gather(rebuilds, return_exceptions=True)
 
 
 async def serve(address: str, namespace: str, database_url: str, task_queue: str) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit_commands, demo_command, plan_commands
+from cli import audit_commands, board_command, demo_command, plan_commands, projection_commands
 
 app = typer.Typer(
     name="rollout", no_args_is_help=True, add_completion=False,
     help="Staged rollouts of evidence-based initiatives across a state's districts (SSIP Phase III).")
 
-_GROUPS = (plan_commands, demo_command, audit_commands)
+_GROUPS = (plan_commands, demo_command, board_command, audit_commands, projection_commands)
 
 for group in _GROUPS:
     group.register(app)

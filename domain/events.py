@@ -26,8 +26,16 @@ def event_id_for(stream_id: str, sequence: int) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{stream_id}#{sequence}"))
 
 
+SITE_STREAM_PREFIX = "site-rollout/"
+
+
 def site_stream(initiative_id: str, site_id: str) -> str:
-    return f"site-rollout/{initiative_id}/{site_id}"
+    return f"{SITE_STREAM_PREFIX}{initiative_id}/{site_id}"
+
+
+def is_site_stream(stream_id: str) -> bool:
+    """Site rollouts and initiatives share some event types (paused, resumed, cancelled)."""
+    return stream_id.startswith(SITE_STREAM_PREFIX)
 
 
 def initiative_stream(initiative_id: str) -> str:
