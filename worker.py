@@ -20,7 +20,8 @@ from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
-from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect
+from devstack.settings import Settings, load_settings
+from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
 from store import projections
 from store.db import connect as connect_db
 from store.eventstore import EventStore
@@ -83,9 +84,11 @@ async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = D
         await asyncio.gather(rebuilds, return_exceptions=True)
 
 
-async def serve(address: str, namespace: str, database_url: str, task_queue: str) -> None:
-    client = await connect(address, namespace)
-    pool = await connect_db(database_url)
+async def serve(settings: Settings) -> None:
+    client = await connect_with(settings)
+    pool = await connect_db(settings.database_url)
+    task_queue, address, namespace = (settings.task_queue, settings.temporal_address,
+                                      settings.temporal_namespace)
     await migrate(pool)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -100,15 +103,13 @@ async def serve(address: str, namespace: str, database_url: str, task_queue: str
 
 
 def main() -> None:
-    from devstack.settings import load_settings
     from observability.logging import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level)
     if not settings.database_url:
         raise SystemExit("Set ROLLOUT_DATABASE_URL to the application's PostgreSQL database.")
-    asyncio.run(serve(settings.temporal_address, settings.temporal_namespace,
-                      settings.database_url, settings.task_queue))
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

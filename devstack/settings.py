@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 ENV_PREFIX = "ROLLOUT_"
 
@@ -18,6 +19,15 @@ class Settings(BaseModel):
     task_queue: str = "rollouts"
     database_url: str | None = None
     log_level: str = "INFO"
+    temporal_tls: bool = False
+    """TLS to the Temporal frontend (a cluster behind TLS, or Temporal Cloud)."""
+    temporal_tls_ca: str | None = None
+    """PEM file of the CA that signed the server's certificate (default: the system's)."""
+    temporal_tls_cert: str | None = None
+    temporal_tls_key: str | None = None
+    """PEM files of the client certificate and key, for mTLS."""
+    temporal_api_key: str | None = None
+    """A Temporal Cloud API key (implies TLS). Never logged."""
 
     @field_validator("log_level")
     @classmethod
@@ -26,6 +36,23 @@ class Settings(BaseModel):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError(f"unknown log level {value!r}")
         return value
+
+
+    @model_validator(mode="after")
+    def _cert_with_key(self) -> "Settings":
+        if bool(self.temporal_tls_cert) != bool(self.temporal_tls_key):
+            raise ValueError("ROLLOUT_TEMPORAL_TLS_CERT and ROLLOUT_TEMPORAL_TLS_KEY go together "
+                             "(mTLS needs both the client certificate and its key)")
+        return self
+
+    def __repr_args__(self):
+        """Printable settings: the API key and the database password hidden."""
+        for name, value in super().__repr_args__():
+            if name == "temporal_api_key" and value:
+                value = "***"
+            elif name == "database_url" and value:
+                value = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
+            yield name, value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
