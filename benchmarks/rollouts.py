@@ -1,0 +1,135 @@
+"""Full four-stage site rollouts per second, ours against the bare baseline, on one dev server.
+
+For each size: launch an initiative of N districts in one cohort (benchmarks/plans.py) with
+compressed time, let simulated districts answer every task (all steady), and time it until every
+site has completed; then read the histories back, make the bare scripts (benchmarks/bare.py) and
+run N bare site workflows on a bare worker with the same activities, timers and updates. Both
+workers are separate processes on the same task-queue settings, so their peak memory is theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from benchmarks.bare import UPDATE, BareSiteWorkflow, Script
+from benchmarks.histories import activity_types, fetch_histories, scripts
+from benchmarks.plans import benchmark_plan
+from domain.actors import Actor, Role
+from service.playthrough import all_finished, simulate
+from service.temporal import WORKFLOWS
+from workflows.ids import initiative_workflow_id
+from workflows.initiative import InitiativeWorkflow
+from workflows.models import InitiativeInput, InitiativeOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKER = Actor(id="benchmark", role=Role.STATE_ADMIN)
+
+
+@dataclass
+class Phase:
+    sites: int
+    wall_s: float
+    per_s: float
+    activities: int = 0
+    timers: int = 0
+    updates: int = 0
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class WorkerProcess:
+    """A worker in its own process (python -m MODULE) with ROLLOUT_* settings."""
+
+    def __init__(self, module: str, address: str, queue: str, database_url: str | None,
+                 log: Path) -> None:
+        env = {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": address, "ROLLOUT_TASK_QUEUE": queue,
+               "ROLLOUT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+        if database_url:
+            env["ROLLOUT_DATABASE_URL"] = database_url
+        self._log = log.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
+                                        stdout=self._log, stderr=self._log)
+
+    def stop(self) -> float:
+        peak = peak_rss_mib(self.process.pid)
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self._log.close()
+        return peak
+
+
+async def run_ours(client: Client, sites: int, queue: str, speedup: float, round_s: float,
+                   answer_concurrency: int, initiative_id: str, progress) -> Phase:
+    plan = benchmark_plan(sites, initiative_id)
+    started = time.monotonic()
+    handle = await client.start_workflow(
+        InitiativeWorkflow.run, InitiativeInput(plan=plan, launched_by=BENCHMARKER,
+                                                options=InitiativeOptions(speedup=speedup)),
+        id=initiative_workflow_id(initiative_id), task_queue=queue)
+    sim, gate = simulate(client, plan), asyncio.Semaphore(answer_concurrency)
+
+    async def answer(site_id: str) -> None:
+        async with gate:
+            await sim.answer_site(site_id)
+
+    while True:
+        status = await handle.query(InitiativeWorkflow.status)
+        done = sum(p.status in ("completed", "cancelled") for p in status.sites.values())
+        progress(done, sites)
+        if all_finished(status):
+            break
+        await asyncio.gather(*(answer(s) for s, p in status.sites.items() if p.status == "active"))
+        await asyncio.sleep(round_s)
+    await handle.result()
+    wall = time.monotonic() - started
+    return Phase(sites, wall, sites / wall)
+
+
+async def run_bare(client: Client, site_scripts: list[Script], queue: str, progress) -> Phase:
+    started, done = time.monotonic(), 0
+
+    async def site(n: int, script: Script) -> None:
+        nonlocal done
+        handle = await client.start_workflow(BareSiteWorkflow.run, script,
+                                             id=f"bare:{queue}:{n}", task_queue=queue)
+        for _ in range(script.count(UPDATE)):
+            await handle.execute_update(BareSiteWorkflow.answer)
+        await handle.result()
+        done += 1
+        progress(done, len(site_scripts))
+
+    await asyncio.gather(*(site(n, s) for n, s in enumerate(site_scripts)))
+    wall = time.monotonic() - started
+    return Phase(len(site_scripts), wall, len(site_scripts) / wall,
+                 *(sum(s.count(k) for s in site_scripts) for k in ("activity", "timer", "update")))
+
+
+async def replay_rate(histories) -> tuple[int, float]:
+    """Histories replayed per second by the SDK's replayer (the workflow code a worker runs)."""
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    started = time.monotonic()
+    for history in histories:
+        await replayer.replay_workflow(history)
+    return len(histories), len(histories) / (time.monotonic() - started)
+
+
+async def read_back(client: Client, initiative_id: str) -> tuple[list, dict[str, Script], dict]:
+    histories = await fetch_histories(client, initiative_id)
+    return histories, scripts(histories), activity_types(histories)
+
