@@ -20,6 +20,7 @@ from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
+from devstack.process_exit import leave
 from devstack.settings import Settings, load_settings
 from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
 from store import projections
@@ -110,6 +111,7 @@ def main() -> None:
     if not settings.database_url:
         raise SystemExit("Set ROLLOUT_DATABASE_URL to the application's PostgreSQL database.")
     asyncio.run(serve(settings))
+    leave(0)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ def table(report: dict) -> Table:
         t.add_row(f"our rollouts/s at {n} sites", f"{size['ours']['rollouts_per_s']} ({size['ours']['wall_s']} s)")
         t.add_row(f"bare rollouts/s at {n} sites", f"{size['bare']['rollouts_per_s']} ({size['bare']['wall_s']} s)")
         t.add_row(f"ratio ours/bare at {n} sites", str(size["ratio"]))
-        t.add_row(f"per site: activities/timers/updates", "/".join(
+        t.add_row("per site: activities/timers/updates", "/".join(
             str(round(size["bare"][k] / n, 1)) for k in ("activities", "timers", "updates")))
         t.add_row(f"worker peak MiB at {n} sites (ours/bare)",
                   f"{size['ours']['worker_peak_mib']} / {size['bare']['worker_peak_mib']}")

@@ -1,8 +1,9 @@
 """Which event store a command reads, and how it says it cannot.
 
-`--database-url`, else $ROLLOUT_DATABASE_URL, else the local demo database under var/ (started
-for the command and stopped after). Failures are one red line on stderr with the password
-hidden, and a non-zero exit code; never a traceback.
+`--database-url`, else $ROLLOUT_DATABASE_URL, else the event store of the `rollout up` running
+from var/, else the local demo database under var/ (started for the command and stopped after).
+Failures are one red line on stderr with the password hidden, and a non-zero exit code; never a
+traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rich.text import Text
 
 from devstack.local_stack import local_database
 from devstack.settings import load_settings
+from devstack.stack_file import running_stack
 from store.db import connect
 
 NOT_FOUND, UNAVAILABLE = 1, 2
@@ -27,14 +29,14 @@ T = TypeVar("T")
 
 DATABASE_URL = typer.Option(
     None, "--database-url", metavar="URL",
-    help="PostgreSQL DSN of the event store (default: $ROLLOUT_DATABASE_URL, else the local "
-         "demo database under var/).")
+    help="PostgreSQL DSN of the event store (default: $ROLLOUT_DATABASE_URL, else the running "
+         "`rollout up`'s, else the local demo database under var/).")
 
 
 def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]) -> tuple[T, bool]:
     """Run `fetch` against the chosen database; True when that was the local demo database."""
     try:
-        url = database_url or load_settings().database_url
+        url = database_url or load_settings().database_url or _running_stack_url()
     except ValueError as problem:
         fail(f"Invalid ROLLOUT_* settings: {problem}", UNAVAILABLE)
     where = redact(url) if url else "the local demo database (var/postgres)"
@@ -50,6 +52,12 @@ def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]
             subprocess.CalledProcessError) as problem:
         fail(f"Cannot read the event store at {where}: {str(problem).strip() or type(problem).__name__}",
               UNAVAILABLE)
+
+
+def _running_stack_url() -> str | None:
+    """While `rollout up` runs from var/ its PostgreSQL holds var/postgres: read through it."""
+    stack = running_stack()
+    return stack.database_url if stack else None
 
 
 async def with_pool(dsn: str, fetch: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:

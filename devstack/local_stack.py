@@ -28,13 +28,16 @@ def local_database(var: Path = VAR) -> Iterator[str]:
 
 
 @contextmanager
-def local_temporal(var: Path = VAR, *, fresh: bool = True, headless: bool = False) -> Iterator[LocalTemporal]:
+def local_temporal(var: Path = VAR, *, fresh: bool = True, headless: bool = False,
+                   port: int | None = None, ui_port: int | None = None) -> Iterator[LocalTemporal]:
     """Start the Temporal dev server (with the Web UI unless headless) and our search attributes.
 
-    `fresh` discards the previous demo's workflow histories: the event store keeps the record."""
+    `fresh` discards the previous demo's workflow histories: the event store keeps the record.
+    Ports left as None are picked free; `rollout up` pins them so other commands can find it."""
     db_file = var / "temporal.db"
     if fresh:
         for path in var.glob("temporal.db*"):
             path.unlink()
-    with LocalTemporal(db_file=db_file, headless=headless, search_attributes=SEARCH_ATTRIBUTES) as server:
+    with LocalTemporal(db_file=db_file, port=port, ui_port=ui_port, headless=headless,
+                       search_attributes=SEARCH_ATTRIBUTES) as server:
         yield server

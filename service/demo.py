@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.stages import Stage
-from service.playthrough import all_finished, launch, play, simulate
+from service.playthrough import launch, play, simulate
 from service.simulation import Profile
 from store.eventstore import EventStore
 from workflows.ids import site_workflow_id

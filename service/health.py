@@ -9,6 +9,7 @@ import sys
 
 import asyncpg
 
+from devstack.process_exit import leave
 from devstack.settings import Settings, load_settings
 from service.temporal import connect_with
 
@@ -39,7 +40,7 @@ def main() -> None:
         raise SystemExit(1)
     found = asyncio.run(problems(settings))
     print("; ".join(found) or "ok", file=sys.stderr if found else sys.stdout)
-    raise SystemExit(1 if found else 0)
+    leave(1 if found else 0)
 
 
 if __name__ == "__main__":

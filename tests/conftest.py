@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import pytest_asyncio
 
 from devstack.postgres import LocalPostgres
 from devstack.search_attributes import SEARCH_ATTRIBUTES
@@ -22,3 +23,19 @@ def temporal_dev(tmp_path_factory):
     db_file = tmp_path_factory.mktemp("temporal") / "temporal.db"
     with LocalTemporal(db_file=db_file, headless=True, search_attributes=SEARCH_ATTRIBUTES) as server:
         yield server
+
+
+@pytest_asyncio.fixture(scope="module")
+async def client(temporal_dev):
+    """A client of the session's dev server (pydantic data converter)."""
+    from service.temporal import connect
+    return await connect(temporal_dev.address)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def database(postgres):
+    """A freshly migrated database of the module's own: (pool, dsn)."""
+    from tests.workflows.harness import fresh_database
+    pool, dsn = await fresh_database(postgres)
+    yield pool, dsn
+    await pool.close()

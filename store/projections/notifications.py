@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from store.projections.registry import Handler, Recorded, on
+from store.projections.registry import Recorded, on
 
 STATE_TEAM_RECIPIENT = "state-team"
 

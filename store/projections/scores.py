@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from domain.instruments import Instrument
-from store.projections.registry import Handler, Recorded, on
+from store.projections.registry import Recorded, on
 
 
 @on("scores", "AssessmentSubmitted")

@@ -14,16 +14,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from domain.stages import Stage
 from service.playthrough import all_finished, launch, play, simulate
 from service.simulation import Profile
-from service.temporal import connect
 from service.verify import cross_check, writer_of
 from store.audit_queries import stream_ids
 from store.eventstore import EventStore
-from tests.workflows.harness import STATE_ADMIN, fresh_database, one_cohort_plan, small_plan
+from tests.workflows.harness import STATE_ADMIN, one_cohort_plan, small_plan
 from worker import running_worker
 from workflows.ids import site_workflow_id
 from workflows.models import ControlRequest, InitiativeOptions
@@ -35,18 +33,6 @@ pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[2]
 SPEEDUP = 864_000.0  # one school day every 0.1 s
 ROUND = 0.1
-
-
-@pytest_asyncio.fixture(scope="module")
-async def client(temporal_dev):
-    return await connect(temporal_dev.address)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def database(postgres):
-    pool, dsn = await fresh_database(postgres)
-    yield pool, dsn
-    await pool.close()
 
 
 def renamed(plan, initiative_id):

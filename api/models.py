@@ -1,0 +1,223 @@
+"""The API's own request and response shapes. Workflow requests and domain instruments are reused
+as they are (an assessment body is domain.instruments.Assessment), so the API validates exactly
+what the workflow would."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from domain.commands import Outcome
+from domain.instruments import Assessment
+from domain.stages import Stage
+from workflows.models import UpdateOutcome
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TEXT_ID = r"^[^\x00-\x1f\x7f]+$"
+"""An id in a path or query: any printable text."""
+TaskStatus = Literal["open", "completed", "withdrawn"]
+TokenRole = Literal["state_admin", "district_coordinator", "coach", "auditor"]
+
+
+def _moment(value: datetime) -> datetime:
+    """A moment the store can hold; without a zone it is UTC (as the CLI reads it)."""
+    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not 1900 <= value.year <= 2200:
+        raise ValueError(f"must be between the years 1900 and 2200, not {value.year}")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_moment)]
+
+
+def unstorable(value: Any, path: str = "body") -> str | None:
+    """Where the value holds something the event store's JSON cannot keep (a NUL character, a lone
+    surrogate, a non-finite number), if anywhere: the workflow would accept it and then fail to
+    record it."""
+    if isinstance(value, str):
+        bad = "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        return path if bad else None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = unstorable(str(key), path) if isinstance(key, str) else None
+        found = found or unstorable(item, f"{path}.{key}")
+        if found:
+            return found
+    return None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        where = unstorable(data)
+        if where:
+            raise ValueError("a value the record cannot store (a NUL character, a lone surrogate "
+                             f"or a non-finite number) at {where}")
+        return data
+
+
+class Task(BaseModel):
+    task_id: str
+    initiative_id: str
+    site_id: str
+    district_id: str
+    kind: str
+    title: str
+    stage: Stage
+    assignee_role: str
+    instrument: str | None
+    ref: str | None
+    due: date
+    status: TaskStatus
+    reminded: bool
+    overdue: bool
+    escalated: bool
+    escalated_to: str | None
+    assigned_at: datetime
+    completed_at: datetime | None
+    completed_by: str | None
+
+
+class TaskPage(BaseModel):
+    tasks: list[Task]
+    limit: int
+    offset: int
+
+
+class CompleteTask(_Body):
+    outcome: Outcome = Field(default_factory=dict, max_length=50,
+                             description="what was done, e.g. {\"attendees\": 24} for a PD session")
+
+    @model_validator(mode="after")
+    def _short(self) -> "CompleteTask":
+        for key, value in self.outcome.items():
+            if len(key) > 100 or (isinstance(value, str) and len(value) > 2000):
+                raise ValueError(f"outcome.{key[:100]}: names are at most 100 characters and "
+                                 "texts at most 2000")
+        return self
+
+
+class SubmitAssessment(_Body):
+    assessment_id: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="your id for this submission; sending the same id again records nothing new "
+                    "(safe retries). Generated when omitted.")
+    task_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="the task it answers (default: the open one asking "
+                                            "for this instrument)")
+    assessment: Assessment
+
+
+class ActionResult(BaseModel):
+    initiative_id: str
+    site_id: str
+    task_id: str | None = None
+    assessment_id: str | None = None
+    outcome: UpdateOutcome
+
+
+class BoardCell(BaseModel):
+    at: datetime
+    cohort_id: str
+    region: str
+    stage: Stage | None
+    status: str
+    sites: int
+
+
+class Board(BaseModel):
+    initiative_id: str
+    district: str | None = Field(description="the district the board is narrowed to, if any")
+    moments: list[datetime]
+    cells: list[BoardCell]
+
+
+class AuditedEvent(BaseModel):
+    position: int
+    recorded_at: datetime
+    summary: str
+    event: dict[str, Any] = Field(description="the event as stored, small cells suppressed")
+
+
+class StageMoveView(BaseModel):
+    sequence: int
+    from_stage: Stage | None
+    to_stage: Stage
+    reason: str
+    trigger: str
+    evidence: list[str]
+    checks: list[dict[str, Any]]
+
+
+class SiteAudit(BaseModel):
+    initiative_id: str
+    site_id: str
+    events: list[AuditedEvent]
+    moves: list[StageMoveView]
+
+
+class InitiativeAuditSite(BaseModel):
+    site_id: str
+    name: str
+    district_id: str
+    region: str
+    cohort_id: str
+    stage: Stage | None
+    status: str
+
+
+class InitiativeAudit(BaseModel):
+    initiative_id: str
+    events: list[AuditedEvent]
+    sites: list[InitiativeAuditSite]
+
+
+class AuditEvents(BaseModel):
+    count: int
+    events: list[AuditedEvent]
+
+
+class TokenView(BaseModel):
+    token_id: str
+    name: str
+    role: TokenRole
+    district: str | None
+    actor_id: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class NewToken(BaseModel):
+    token: str = Field(description="shown this once: the store keeps only its hash")
+    info: TokenView
+
+
+class TokenRequest(_Body):
+    role: TokenRole
+    district: str | None = Field(default=None, pattern=SLUG, max_length=64,
+                                 description="required for coordinators and coaches")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    actor_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                 description="the staff account recorded as acting")
+    expires_in_days: int = Field(default=90, ge=1, le=3650)
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: str
+    temporal: str

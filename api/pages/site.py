@@ -1,0 +1,81 @@
+"""A site's page: its stage and status, its open tasks, and its audit timeline.
+
+The status comes from the running workflow's query, or from the event store once the workflow
+has closed (service/rollout_views.py, shared with the API). The timeline is the site's event
+stream read by the audit's own wording (service/audit.py): every event with who and when, and
+every stage move with what triggered it, the checks behind it and the assessments it rested on;
+counts of people under the small-cell threshold are shown as "<10".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import Principal, district_of
+from api.pages.connections import pool_of, temporal_of
+from api.pages.urls import board_url, inbox_url
+from api.pages.rendering import PageProblem, render
+from api.pages.session import viewer
+from domain import events as ev
+from domain.actors import Role
+from service.audit import names_in, stage_moves, summarize, when, who as who_did
+from service.rollout_views import StatusUnavailable, site_view
+from store import district_queries
+from store.audit_queries import stream_events
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    sequence: int
+    when: str
+    who: str
+    type: str
+    what: str
+    is_move: bool
+
+
+def timeline(events: list[ev.Event]) -> list[TimelineEntry]:
+    names = names_in(events)
+    return [TimelineEntry(e.sequence, when(e.occurred_at), who_did(e.actor), e.type,
+                          summarize(e, names), e.type in ("StageEntered", "SiteRegressed"))
+            for e in events]
+
+
+STATUS_ROLES = (Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR)
+"""Who sees a site's live status and open tasks (as the API's site status)."""
+AUDIT_ROLES = (*STATUS_ROLES, Role.AUDITOR)
+"""Who sees its audit timeline (as the API's site audit); an auditor sees only that."""
+
+
+@router.get("/initiatives/{initiative_id}/sites/{site_id}")
+async def site_page(initiative_id: str, site_id: str, request: Request,
+                    who: Principal = Depends(viewer)):
+    if who.role not in AUDIT_ROLES:
+        raise PageProblem(403, "Site pages are for district and state staff",
+                          f"A {who.role.value} token cannot open a site's page; your coaching "
+                          "tasks are in your inbox.")
+    pool = await pool_of(request)
+    row = await district_queries.site(pool, initiative_id, site_id, district_of(who))
+    if row is None:
+        raise PageProblem(404, "No such site",
+                          f"There is no site '{site_id}' in initiative '{initiative_id}' that you "
+                          "can see.")
+    view, notice = None, ""
+    if who.role in STATUS_ROLES:
+        try:
+            view = await site_view(await temporal_of(request), pool, row)
+        except (StatusUnavailable, PageProblem) as problem:
+            notice = (f"{getattr(problem, 'message', problem)} The stage shown is the last one "
+                      "recorded in the event store.")
+    events = [a.event for a in await stream_events(pool, ev.site_stream(initiative_id, site_id))]
+    recorded = request.query_params.get("recorded", "")
+    return render(request, "site.html", {
+        "row": row, "view": view, "notice": notice, "timeline": timeline(events),
+        "moves": stage_moves(events), "when": when, "who_did": who_did,
+        "recorded": names_in(events).get(("task", recorded), recorded) if recorded else "",
+        "inbox_url": inbox_url(),
+        "board_url": board_url(initiative_id) if who.role in STATUS_ROLES else ""}, who=who)

@@ -1,0 +1,59 @@
+"""A site's rollout: where it stands, and submitting an assessment (an Update to its workflow)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from api.auth import Principal, allow, district_of, resources
+from api.errors import NotFound, responses
+from api.models import SLUG, ActionResult, SubmitAssessment
+from domain.actors import Role
+from service import task_actions
+from service.rollout_views import SiteView, site_view
+from store import district_queries
+
+router = APIRouter(tags=["sites"])
+InitiativeId = Annotated[str, Path(pattern=SLUG, max_length=64, description="the initiative's id")]
+SiteId = Annotated[str, Path(pattern=SLUG, max_length=64, description="the site's id")]
+SiteReader = Annotated[Principal, Depends(allow(Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR))]
+Submitter = Annotated[Principal, Depends(allow(
+    Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR, Role.COACH))]
+
+
+@router.get("/sites/{initiative_id}/{site_id}", response_model=SiteView,
+            responses=responses(401, 403, 404, 422, 503))
+async def site_status(request: Request, who: SiteReader, initiative_id: InitiativeId,
+                      site_id: SiteId) -> SiteView:
+    """Where the site's rollout stands: stage, status, open tasks and the last exit checks (from
+    the running workflow; from the event store once it has finished)."""
+    row = await site_in_scope(request, who, initiative_id, site_id)
+    return await site_view(await resources(request).temporal(), await resources(request).pool(), row)
+
+
+@router.post("/sites/{initiative_id}/{site_id}/assessments", response_model=ActionResult,
+             responses=responses(400, 401, 403, 404, 409, 413, 422, 503))
+async def submit_assessment(request: Request, who: Submitter, initiative_id: InitiativeId,
+                            site_id: SiteId, body: SubmitAssessment) -> ActionResult:
+    """Submit an assessment (fit/readiness review, adoption decision, installation checklist,
+    capacity, fidelity or stage analysis; `assessment.instrument` says which). Scores are
+    computed by the rollout; it refuses an instrument the site's stage does not take."""
+    await site_in_scope(request, who, initiative_id, site_id)
+    assessment_id = body.assessment_id or f"api:{uuid.uuid4().hex}"
+    outcome = await task_actions.submit_assessment(
+        await resources(request).temporal(), initiative_id=initiative_id, site_id=site_id,
+        actor=who.actor, assessment_id=assessment_id, assessment=body.assessment,
+        task_id=body.task_id)
+    return ActionResult(initiative_id=initiative_id, site_id=site_id, task_id=body.task_id,
+                        assessment_id=assessment_id, outcome=outcome)
+
+
+async def site_in_scope(request: Request, who: Principal, initiative_id: str, site_id: str):
+    """The site's row, or 404 when it is unknown or outside the principal's district."""
+    row = await district_queries.site(await resources(request).pool(), initiative_id, site_id,
+                                      district_of(who))
+    if row is None:
+        raise NotFound(f"There is no site '{site_id}' in initiative '{initiative_id}'.")
+    return row

@@ -1,0 +1,61 @@
+"""Where a running `rollout up` says what it started, so other commands find it without flags.
+
+`rollout up` writes `<data dir>/stack.json` once everything answers and removes it when it stops.
+A file left by a supervisor that no longer runs (killed with SIGKILL) is ignored. The file may hold
+the event store's DSN, so only its owner can read it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from devstack.children import alive
+from devstack.local_stack import VAR
+
+FILE_NAME = "stack.json"
+TEMPORAL_PORT, UI_PORT, API_PORT = 7233, 8233, 8000
+"""`rollout up`'s ports unless told otherwise: Temporal's and its Web UI's usual ones, so the
+`temporal` CLI and the other commands find the local stack without flags."""
+LOCAL_TEMPORAL = f"127.0.0.1:{TEMPORAL_PORT}"
+
+
+class RunningStack(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pid: int
+    temporal_address: str
+    namespace: str
+    task_queue: str
+    web_ui: str
+    database_url: str
+    api_url: str | None = None
+    worker_pids: list[int] = []
+
+
+def stack_file(data_dir: Path = VAR) -> Path:
+    return data_dir / FILE_NAME
+
+
+def write_stack(stack: RunningStack, data_dir: Path) -> Path:
+    path = stack_file(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(stack.model_dump_json(indent=2))
+    return path
+
+
+def running_stack(data_dir: Path = VAR) -> RunningStack | None:
+    """The stack `rollout up` is running from `data_dir`, or None."""
+    try:
+        stack = RunningStack.model_validate_json(stack_file(data_dir).read_text(encoding="utf-8"))
+    except (OSError, ValidationError):
+        return None
+    return stack if alive(stack.pid) else None
+
+
+def remove_stack(data_dir: Path) -> None:
+    stack_file(data_dir).unlink(missing_ok=True)

@@ -1,0 +1,91 @@
+"""Acting on a site's rollout for a person: complete a task, or submit an assessment.
+
+Both are Updates to the site's SiteRolloutWorkflow, whose validators run the domain's rules before
+anything reaches history, so the API, the CLI and the web pages share one path and one set of
+refusals. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
+HTTP status, an exit code) and one sentence saying what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from temporalio.client import (
+    Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.actors import Actor
+from domain.commands import Outcome
+from domain.instruments import Assessment
+from service.refusals import explain_refusal
+from workflows.ids import site_workflow_id
+from workflows.models import CompleteTaskRequest, SubmitAssessmentRequest, UpdateOutcome
+from workflows.site_rollout import SiteRolloutWorkflow
+
+UPDATE_TIMEOUT = 30.0
+"""Seconds to wait for a worker to take an Update before saying none is answering."""
+
+Kind = Literal["invalid", "forbidden", "finished", "unavailable"]
+
+
+class ActionFailed(Exception):
+    """Why an action was not carried out: `invalid` input or a rule said no, `forbidden` for
+    this person, `finished` rollout, or Temporal `unavailable`."""
+
+    def __init__(self, kind: Kind, message: str, field: str | None = None,
+                 value: str | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.field, self.value = kind, message, field, value
+
+
+async def complete_task(client: Client, *, initiative_id: str, site_id: str, task_id: str,
+                        actor: Actor, outcome: Outcome) -> UpdateOutcome:
+    request = CompleteTaskRequest(actor=actor, site_id=site_id, task_id=task_id, outcome=outcome)
+    return await _update(client, initiative_id, site_id, SiteRolloutWorkflow.complete_task, request)
+
+
+async def submit_assessment(client: Client, *, initiative_id: str, site_id: str, actor: Actor,
+                            assessment_id: str, assessment: Assessment,
+                            task_id: str | None = None) -> UpdateOutcome:
+    request = SubmitAssessmentRequest(actor=actor, site_id=site_id, assessment_id=assessment_id,
+                                      assessment=assessment, task_id=task_id)
+    return await _update(client, initiative_id, site_id, SiteRolloutWorkflow.submit_assessment,
+                         request)
+
+
+async def _update(client: Client, initiative_id: str, site_id: str, update, request) -> UpdateOutcome:
+    handle = client.get_workflow_handle(site_workflow_id(initiative_id, site_id))
+    try:
+        return await asyncio.wait_for(handle.execute_update(update, request), UPDATE_TIMEOUT)
+    except WorkflowUpdateFailedError as refused:
+        raise _refusal(refused) from None
+    except RPCError as problem:
+        if problem.status is RPCStatusCode.NOT_FOUND:
+            raise ActionFailed("finished", f"The rollout of site '{site_id}' in initiative "
+                               f"'{initiative_id}' is not running; nothing more can be recorded "
+                               "for it.") from None
+        raise unavailable(problem) from None
+    except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        raise ActionFailed("unavailable", f"No worker took the update within {UPDATE_TIMEOUT:g} s; "
+                           "nothing was recorded. Check that a worker is running, then try "
+                           "again.") from None
+    except RuntimeError as problem:
+        raise unavailable(problem) from None
+
+
+def unavailable(problem: BaseException) -> ActionFailed:
+    detail = getattr(problem, "message", None) or str(problem) or type(problem).__name__
+    return ActionFailed("unavailable", f"Temporal cannot be reached: {detail.splitlines()[0]}")
+
+
+def _refusal(refused: WorkflowUpdateFailedError) -> ActionFailed:
+    """A validator's or handler's refusal: `forbidden` when the rule was about who acts."""
+    cause = refused.cause
+    field = value = None
+    if isinstance(cause, ApplicationError) and cause.details and isinstance(cause.details[0], dict):
+        field, value = cause.details[0].get("field"), cause.details[0].get("value")
+    kind: Kind = "forbidden" if str(field or "").startswith("actor.") else "invalid"
+    return ActionFailed(kind, explain_refusal(refused), field, value)
