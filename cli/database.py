@@ -9,7 +9,6 @@ traceback.
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 from typing import Awaitable, Callable, NoReturn, TypeVar
 
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from devstack.local_stack import local_database
-from devstack.settings import load_settings
+from devstack.settings import load_settings, redact_dsn
 from devstack.stack_file import running_stack
 from store.db import connect
 
@@ -68,9 +67,7 @@ async def with_pool(dsn: str, fetch: Callable[[asyncpg.Pool], Awaitable[T]]) -> 
         await pool.close()
 
 
-def redact(dsn: str) -> str:
-    """The DSN without its password, safe to print."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
+redact = redact_dsn
 
 
 def fail(message: str, code: int) -> NoReturn:

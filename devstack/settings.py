@@ -51,8 +51,13 @@ class Settings(BaseModel):
             if name == "temporal_api_key" and value:
                 value = "***"
             elif name == "database_url" and value:
-                value = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value)
+                value = redact_dsn(value)
             yield name, value
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN without its password, safe to print."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
