@@ -3,8 +3,9 @@
 - 401 no usable token, 403 the role may not use this endpoint (or a rule about who acts refused),
   404 not found, which is also the answer for another district's resource, so the two cannot be
   told apart;
-- 409 the rollout has finished; 422 bad input (pydantic's errors with their field paths) or a
-  workflow's refusal (its one sentence, from service/refusals.py);
+- 409 the rollout has finished, or the task is already completed; 422 bad input (pydantic's
+  errors with their field paths) or a workflow's refusal (its one sentence, from
+  service/refusals.py);
 - 503 PostgreSQL or Temporal cannot be reached. Nothing answers with a traceback.
 """
 
@@ -90,7 +91,7 @@ _DESCRIPTIONS = {
     401: "No token, or a token that is unknown, expired or revoked",
     403: "The token's role may not do this",
     404: "Not found (also the answer for another district's resource)",
-    409: "The rollout has finished",
+    409: "The rollout has finished, or the task is already completed",
     413: "The body is over 1 MB",
     422: "Invalid input, or refused by the rollout's rules",
     503: "PostgreSQL or Temporal cannot be reached",

@@ -1,7 +1,7 @@
 """Event store benchmark: append throughput while filling the store, then audit-read latency.
 
     .venv/bin/python -m benchmarks.event_store --events 1000000 --batch 20 [--concurrency 8]
-        [--queries 200] [--json FILE] [--dsn URL] [--no-fsync]
+        [--queries 200] [--json FILE] [--dsn URL] [--no-fsync] [--preload N]
 
 Fill: site rollout histories decided by the domain (benchmarks/site_histories.py), one stream per
 school, appended with `EventStore.append` exactly as the workflows append (one transaction per
@@ -45,6 +45,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from benchmarks.preload import preload
 from benchmarks.site_histories import SiteSpec, site_history, site_spec
 from domain.site_state import fold
 from service.audit import names_in, stage_moves, summarize
@@ -196,23 +197,28 @@ async def _measure_reads(pool: asyncpg.Pool, streams: list[str], queries: int,
 
 async def run(dsn: str, events: int, batch: int, concurrency: int, queries: int,
               progress: ProgressFn | None = None, *, mean_cycles: int = 4,
-              seed: int = 1) -> dict:
+              seed: int = 1, preload_events: int = 0) -> dict:
     """Fill the database at `dsn` with exactly `events` new events, then time the reads.
 
     `mean_cycles` sets the histories' length (0: ~55 events a site, 4: ~105 on average); `seed`
-    makes the sites and the sampled reads repeatable. Returns the report (plain JSON values)."""
+    makes the sites and the sampled reads repeatable. With `preload_events`, that many events are
+    bulk-loaded first (benchmarks/preload.py), so the timed appends and the reads happen in a
+    store of preload_events + events. Returns the report (plain JSON values)."""
     if events < 1 or batch < 1 or concurrency < 1 or queries < 0:
         raise ValueError("events, batch and concurrency must be at least 1, queries at least 0")
     rng = random.Random(seed)
     pool = await connect(dsn, min_size=concurrency + 2, max_size=concurrency + 2)
     try:
         await migrate(pool)
+        preloaded = (await preload(pool, dsn, preload_events, rng=rng, mean_cycles=mean_cycles)
+                     if preload_events else None)
         before = await pool.fetchval("SELECT count(*) FROM events")
         fill = _Fill(total=events, batch=batch, progress=progress, run_id=uuid.uuid4().hex[:8],
                      rng=rng, mean_cycles=mean_cycles)
         wall = await _fill(EventStore(pool), fill, concurrency)
         await pool.execute("ANALYZE")
-        reads = await _measure_reads(pool, fill.streams, queries, rng) if queries else {}
+        everywhere = fill.streams + (preloaded.streams if preloaded else [])
+        reads = await _measure_reads(pool, everywhere, queries, rng) if queries else {}
         plan = [r[0] for r in await pool.fetch(
             f"EXPLAIN (ANALYZE, BUFFERS) {STREAM_EVENTS_SQL}", rng.choice(fill.streams))]
         stored = await pool.fetchval("SELECT count(*) FROM events")
@@ -254,6 +260,8 @@ async def run(dsn: str, events: int, batch: int, concurrency: int, queries: int,
             "append_latency": percentiles(fill.append_s),
             "generate_cpu_s": round(fill.generate_s, 2),
         },
+        "preload": {"events": preloaded.events, "streams": len(preloaded.streams),
+                    "wall_s": round(preloaded.seconds, 1)} if preloaded else None,
         "reads": reads,
         "stream_events_plan": plan,
         "store": {"events_before": before, "events_after": stored, "events_of_this_run": ours,
@@ -287,6 +295,9 @@ def report_table(report: dict) -> Table:
                          ("read_stream", "read_stream"), ("sql", "SQL rows only")):
         if label in reads:
             rows.append((f"{title} p50 / p95 / p99", _ms(reads[label])))
+    if pre := report.get("preload"):
+        rows.insert(0, ("events bulk-loaded first", f"{pre['events']:,} in {pre['streams']:,} "
+                                                    f"streams ({pre['wall_s']:,.0f} s)"))
     rows += [
         ("events table + indexes", f"{_mib(store['events_total_bytes'])} "
                                    f"(heap {_mib(store['events_heap_bytes'])}, "
@@ -325,7 +336,8 @@ class _PlainProgress:
 
 
 async def _main(dsn: str | None, events: int, batch: int, concurrency: int, queries: int,
-                fsync: bool, mean_cycles: int, seed: int, console: Console) -> dict:
+                fsync: bool, mean_cycles: int, seed: int, console: Console,
+                preload_events: int = 0) -> dict:
     async def measure(url: str) -> dict:
         if console.is_terminal:
             with Progress(TextColumn("fill"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
@@ -339,10 +351,11 @@ async def _main(dsn: str | None, events: int, batch: int, concurrency: int, quer
                     bar.update(task, completed=done,
                                rate=f"{done / elapsed:,.0f} events/s" if elapsed else "")
                 result = await run(url, events, batch, concurrency, queries, show,
-                                   mean_cycles=mean_cycles, seed=seed)
+                                   mean_cycles=mean_cycles, seed=seed,
+                                   preload_events=preload_events)
         else:
             result = await run(url, events, batch, concurrency, queries, _PlainProgress(),
-                               mean_cycles=mean_cycles, seed=seed)
+                               mean_cycles=mean_cycles, seed=seed, preload_events=preload_events)
         return result
 
     if dsn:
@@ -370,13 +383,15 @@ def main(
     mean_cycles: int = typer.Option(4, min=0, help="Months of Full Implementation work a site "
                                     "records on average (0: ~55 events a site, 4: ~105)."),
     seed: int = typer.Option(1, help="Seed for the sites and the sampled reads."),
+    preload_events: int = typer.Option(0, "--preload", min=0, help="Bulk-load this many events "
+                                       "first (benchmarks/preload.py); the timed appends follow."),
 ) -> None:
     """Append throughput filling the event store, then a site's audit-read latency."""
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)
     report = asyncio.run(_main(dsn, events, batch, concurrency, queries, fsync, mean_cycles,
-                               seed, console))
+                               seed, console, preload_events))
     if json_file is not None:
         json_file.write_text(json.dumps(report, indent=2) + "\n")
     console.print(report_table(report))

@@ -33,6 +33,9 @@ from workflows.models import InitiativeInput, InitiativeOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKER = Actor(id="benchmark", role=Role.STATE_ADMIN)
+AT_ONCE = 10_000
+"""Simulated teams answer a task as soon as they are given it (days before its due date): the
+work per site then does not grow when a loaded machine lets the compressed clock run ahead."""
 
 
 @dataclass
@@ -74,15 +77,30 @@ class WorkerProcess:
         return peak
 
 
+class WorkerGroup:
+    """`count` worker processes polling one task queue, as `rollout up --workers N` runs them."""
+
+    def __init__(self, module: str, address: str, queue: str, database_url: str | None,
+                 log: Path, count: int) -> None:
+        self.workers = [WorkerProcess(module, address, queue, database_url,
+                                      log.with_name(f"{log.stem}-{n}{log.suffix}"))
+                        for n in range(count)]
+
+    def stop(self) -> float:
+        """Stop every process; the largest peak resident memory among them, in MiB."""
+        return max(worker.stop() for worker in self.workers)
+
+
 async def run_ours(client: Client, sites: int, queue: str, speedup: float, round_s: float,
-                   answer_concurrency: int, initiative_id: str, progress) -> Phase:
-    plan = benchmark_plan(sites, initiative_id)
+                   answer_concurrency: int, initiative_id: str, progress,
+                   pace: str = "sprint") -> Phase:
+    plan = benchmark_plan(sites, initiative_id, pace)
     started = time.monotonic()
     handle = await client.start_workflow(
         InitiativeWorkflow.run, InitiativeInput(plan=plan, launched_by=BENCHMARKER,
                                                 options=InitiativeOptions(speedup=speedup)),
         id=initiative_workflow_id(initiative_id), task_queue=queue)
-    sim, gate = simulate(client, plan), asyncio.Semaphore(answer_concurrency)
+    sim, gate = simulate(client, plan, act_days_before_due=AT_ONCE), asyncio.Semaphore(answer_concurrency)
 
     async def answer(site_id: str) -> None:
         async with gate:

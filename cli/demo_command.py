@@ -1,7 +1,7 @@
 """`rollout demo`: the main job. A real rollout end to end on the embedded Temporal dev server.
 
 It starts PostgreSQL (kept under var/) and the Temporal dev server with its Web UI, runs a worker
-in this process, launches the plan (the small example by default) with simulated districts and
+in this process (and `--workers N` - 1 more beside it), launches the plan (the small example by default) with simulated districts and
 time compressed, draws the stage board live, and ends with a summary and where to look next.
 """
 
@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from cli.plan_commands import PlanFileError, read_plan_text
+from devstack.children import worker_processes
 from devstack.local_stack import ROOT, local_database, local_temporal
 from domain.plan_yaml import PlanError, parse_plan
 from domain.stages import Stage
@@ -42,6 +43,9 @@ def demo(
     keep_open: bool = typer.Option(False, "--keep-open", help="Keep the servers (and the Web UI) "
                                    "running after the summary until Enter is pressed."),
     max_minutes: float = typer.Option(10.0, help="Stop the simulation after this long."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, metavar="N",
+                                help="Worker processes: one in this process, N-1 beside it, all "
+                                     "on the demo's task queue."),
 ) -> None:
     """Run a full rollout with simulated districts and compressed time, drawn live."""
     out = Console(highlight=False)
@@ -69,7 +73,7 @@ def demo(
             raise
     try:
         out.print(f"Temporal Web UI: [link]{temporal.ui_url}[/link]  (while the demo runs)")
-        asyncio.run(_run(out, plan, dsn, temporal.address, max_minutes))
+        asyncio.run(_run(out, plan, dsn, temporal.address, max_minutes, workers))
         _where_to_look(out, plan, temporal)
         if keep_open:
             input("Press Enter to stop the servers. ")
@@ -79,17 +83,20 @@ def demo(
             database.__exit__(None, None, None)
 
 
-async def _run(out: Console, plan, dsn: str, address: str, max_minutes: float) -> None:
+async def _run(out: Console, plan, dsn: str, address: str, max_minutes: float,
+               workers: int = 1) -> None:
     pool = await connect_db(dsn)
     try:
         await migrate(pool)
         client = await connect(address)
         queue = f"demo-{uuid.uuid4().hex[:8]}"
-        async with running_worker(client, pool, task_queue=queue):
-            screen = _Screen(out, plan)
-            with screen:
-                _, status = await run_demo(client, plan, task_queue=queue, on_round=screen.update,
-                                           max_seconds=max_minutes * 60)
+        with worker_processes(workers - 1, address=address, database_url=dsn, task_queue=queue,
+                              log_dir=ROOT / "var" / "logs"):
+            async with running_worker(client, pool, task_queue=queue):
+                screen = _Screen(out, plan)
+                with screen:
+                    _, status = await run_demo(client, plan, task_queue=queue,
+                                               on_round=screen.update, max_seconds=max_minutes * 60)
         out.print(_summary(await totals(pool, plan, status)))
     finally:
         await pool.close()

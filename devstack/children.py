@@ -15,7 +15,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 _PR_SET_PDEATHSIG = 1
 
@@ -67,3 +69,20 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextmanager
+def worker_processes(count: int, *, address: str, database_url: str, task_queue: str,
+                     log_dir: Path, grace: float = 20.0) -> Iterator[list[subprocess.Popen]]:
+    """`count` extra `python -m worker` processes on one task queue, stopped (gracefully, then
+    killed after `grace` s) when the block ends."""
+    env = {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": address, "ROLLOUT_DATABASE_URL": database_url,
+           "ROLLOUT_TASK_QUEUE": task_queue, "PYTHONUNBUFFERED": "1"}
+    root = Path(__file__).resolve().parents[1]
+    started = [spawn([sys.executable, "-m", "worker"], env=env,
+                     log=log_dir / f"worker-{task_queue}-{n}.log", cwd=root)
+               for n in range(1, count + 1)]
+    try:
+        yield started
+    finally:
+        stop_all(started, grace=grace)

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ENV_PREFIX = "ROLLOUT_"
 
@@ -28,6 +28,14 @@ class Settings(BaseModel):
     """PEM files of the client certificate and key, for mTLS."""
     temporal_api_key: str | None = None
     """A Temporal Cloud API key (implies TLS). Never logged."""
+    workflow_threads: int = Field(default=2, ge=1, le=500)
+    """Threads a worker process runs workflow tasks on. Workflow code is CPU-bound Python under
+    one GIL: more threads only contend for it (measured: README, "Worker tuning")."""
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1, le=1000)
+    max_concurrent_activities: int = Field(default=100, ge=1, le=1000)
+    """Per worker process; activities wait mostly on PostgreSQL."""
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    """PostgreSQL connections per process."""
 
     @field_validator("log_level")
     @classmethod

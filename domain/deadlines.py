@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain import commands as cmd
 from domain.actors import SYSTEM
-from domain.calendar import SchoolCalendar, add_school_days, school_days_between
+from domain.calendar import SchoolCalendar, add_school_days, is_school_day, school_days_between
 from domain.site_state import SiteRolloutState, TaskState
 
 
@@ -59,11 +59,7 @@ def _milestones(task: TaskState, calendar: SchoolCalendar, policy: DeadlinePolic
 
 
 def _school_days_before(calendar: SchoolCalendar, due: date, n: int) -> date:
-    """The latest day from which `due` is at most `n` school days away."""
-    day = due
-    for _ in range(366):
-        earlier = day - timedelta(days=1)
-        if school_days_between(calendar, earlier, due) > n:
-            return day
-        day = earlier
-    return day
+    """The latest day from which `due` is at most `n` school days away: the day on which the
+    school days from it up to `due` (inclusive) first number n + 1."""
+    back = n if is_school_day(calendar, due) else n + 1
+    return due if back == 0 else add_school_days(calendar, due, -back)

@@ -71,15 +71,20 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     yaml.Constructor = _Constructor
     try:
         tree = yaml.load(text)
+        if isinstance(tree, Mapping):
+            lines: dict[Path, int] = {}
+            data = _plain(tree, (), lines)
     except YAMLError as failure:
         raise PlanError([_syntax_issue(failure)], source) from None
+    except RecursionError:  # the loader and _plain recurse once per level of nesting
+        raise PlanError([PlanIssue(path="", value="", line=None, message=(
+            "the plan is nested too deeply to read (hundreds of levels of lists or mappings); "
+            "a plan needs only a few"))], source) from None
     if not isinstance(tree, Mapping):
-        kind = "empty" if tree is None else f"a {type(tree).__name__}, not a mapping"
+        kind = "empty" if tree is None else f"a {_kind(tree)}, not a mapping"
         raise PlanError([PlanIssue(path="", value="", line=1, message=(
             f"the plan is {kind}; it must be a mapping with 'initiative', 'sites', 'cohorts', "
             "'pd' and 'calendar'"))], source)
-    lines: dict[Path, int] = {}
-    data = _plain(tree, (), lines)
     try:
         return Plan.model_validate(data)
     except ValidationError as failure:
@@ -122,7 +127,7 @@ def _plain(node: object, path: Path, lines: dict[Path, int]) -> object:
         result = {}
         for key, value in node.items():
             _remember(lines, path + (key,), node, key)
-            result[_plain(key, (), {})] = _plain(value, path + (key,), lines)
+            result[_plain_key(key)] = _plain(value, path + (key,), lines)
         return result
     if isinstance(node, list):
         for i in range(len(node)):
@@ -136,12 +141,31 @@ def _plain(node: object, path: Path, lines: dict[Path, int]) -> object:
     return node if node is None else str(getattr(node, "value", node))
 
 
+def _kind(node: object) -> str:
+    """What a person wrote instead of a mapping, in YAML's words rather than the loader's types."""
+    if isinstance(node, list):
+        return "list"
+    if isinstance(node, (bool, ScalarBoolean)):
+        return "boolean"
+    if isinstance(node, (int, float)):
+        return "number"
+    return "single text value" if isinstance(node, str) else type(node).__name__
+
+
+def _plain_key(key: object) -> object:
+    """A key as plain data; a complex key (`? {a: 1}`, `? [a, b]`) becomes its text, so it is
+    reported as an unknown field instead of breaking the dictionary it is a key of."""
+    plain = _plain(key, (), {})
+    return str(plain) if isinstance(plain, (dict, list)) else plain
+
+
 def _remember(lines: dict[Path, int], path: Path, container: object, key: object) -> None:
     try:
         position = container.lc.key(key) if isinstance(container, Mapping) else container.lc.item(key)
     except (AttributeError, KeyError, IndexError, TypeError):
         return
-    lines[path] = position[0] + 1
+    if position:  # a complex key's own items have no position
+        lines[path] = position[0] + 1
 
 
 def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue]:

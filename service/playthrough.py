@@ -33,8 +33,9 @@ def districts_of(plan: Plan) -> dict[str, str]:
     return {s.id: s.district or s.id for s in plan.sites}
 
 
-def simulate(client: Client, plan: Plan, profiles: dict[str, Profile] | None = None) -> SimulatedDistricts:
-    return SimulatedDistricts(client, plan.initiative.id, profiles, districts_of(plan))
+def simulate(client: Client, plan: Plan, profiles: dict[str, Profile] | None = None,
+             **options) -> SimulatedDistricts:
+    return SimulatedDistricts(client, plan.initiative.id, profiles, districts_of(plan), **options)
 
 
 def all_finished(status: InitiativeStatus) -> bool:

@@ -7,6 +7,8 @@ arguments", with pydantic's explanation, which names the field and the bad value
 
 from __future__ import annotations
 
+import re
+
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
 
@@ -24,5 +26,24 @@ def explain_refusal(error: WorkflowUpdateFailedError | FailureError) -> str:
         failure = failure.__cause__ or getattr(failure, "cause", None)
     useful = [m for m in messages if DECODING not in m] or messages
     if any(DECODING in m for m in messages) and useful:
-        return "The request is not valid: " + useful[0]
+        return "The request is not valid: " + _one_sentence(useful[0])
     return useful[0] if useful else "The update was refused."
+
+
+_PYDANTIC = re.compile(r"^(\d+) validation errors? for \w+\n")
+_PROBLEM = re.compile(r"^(?:(?P<field>\S.*)\n)?  (?P<message>.+?)"
+                      r"(?: \[type=[\w.]+(?:, input_value=(?P<value>.*), input_type=\w+)?\])?$",
+                      re.MULTILINE)
+
+
+def _one_sentence(message: str) -> str:
+    """pydantic's multi-line report as one line: the first field, its problem and the value sent."""
+    count = _PYDANTIC.match(message)
+    problem = _PROBLEM.search(message, count.end()) if count else None
+    if problem is None:
+        return message
+    text = f"{problem['field'] or 'the request'}: {problem['message']}"
+    if problem["value"] is not None:
+        text += f" (got {problem['value']})"
+    more = int(count.group(1)) - 1
+    return text + (f"; and {more} more problem{'s' if more > 1 else ''}." if more else ".")

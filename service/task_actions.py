@@ -9,6 +9,7 @@ HTTP status, an exit code) and one sentence saying what went wrong.
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Literal
 
 from temporalio.client import (
@@ -27,6 +28,8 @@ from workflows.site_rollout import SiteRolloutWorkflow
 
 UPDATE_TIMEOUT = 30.0
 """Seconds to wait for a worker to take an Update before saying none is answering."""
+BUSY_PAUSE, BUSY_PAUSE_MAX = 0.05, 1.0
+"""Seconds between tries while the workflow has too many Updates in flight (doubling, jittered)."""
 
 Kind = Literal["invalid", "forbidden", "finished", "unavailable"]
 
@@ -59,7 +62,7 @@ async def submit_assessment(client: Client, *, initiative_id: str, site_id: str,
 async def _update(client: Client, initiative_id: str, site_id: str, update, request) -> UpdateOutcome:
     handle = client.get_workflow_handle(site_workflow_id(initiative_id, site_id))
     try:
-        return await asyncio.wait_for(handle.execute_update(update, request), UPDATE_TIMEOUT)
+        return await asyncio.wait_for(_send(handle, update, request), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as refused:
         raise _refusal(refused) from None
     except RPCError as problem:
@@ -74,6 +77,29 @@ async def _update(client: Client, initiative_id: str, site_id: str, update, requ
                            "again.") from None
     except RuntimeError as problem:
         raise unavailable(problem) from None
+
+
+async def _send(handle, update, request) -> UpdateOutcome:
+    """Send the Update, and send it again while Temporal turns it away for being busy: the
+    workflow already has as many Updates in flight as Temporal allows (10 by default), or
+    Temporal aborted the Updates in flight when it dropped a workflow task (many people acting on
+    one site at once). Either way the Update was not accepted, nothing was recorded, and Temporal
+    marks the error retryable; the client library's own few retries run out when dozens wait, so
+    this keeps trying, with growing jittered pauses, within the caller's timeout."""
+    pause = BUSY_PAUSE
+    while True:
+        try:
+            return await handle.execute_update(update, request)
+        except RPCError as problem:
+            if not _turned_away(problem):
+                raise
+        await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, BUSY_PAUSE_MAX)
+
+
+def _turned_away(problem: RPCError) -> bool:
+    return problem.status is RPCStatusCode.RESOURCE_EXHAUSTED or (
+        problem.status is RPCStatusCode.UNAVAILABLE and "update was aborted" in problem.message)
 
 
 def unavailable(problem: BaseException) -> ActionFailed:

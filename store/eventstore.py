@@ -44,26 +44,27 @@ class EventStore:
         _check_batch(stream_id, events, expected_version)
         if not events:
             return AppendResult(0, 0, await self.stream_version(stream_id))
+        as_json = [[e.actor.model_dump(mode="json"), e.payload.model_dump(mode="json")]
+                   for e in events]
         async with self.pool.acquire() as conn, conn.transaction():
-            version, last_hash = await _lock_stream(conn, stream_id)
+            version, last_hash, round_tripped = await _lock_stream(conn, stream_id, as_json)
             if version < expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
-            contents = await _normalized_contents(conn, events)
+            contents = _contents(events, round_tripped)
             duplicates = await _match_stored(conn, stream_id, expected_version, version, contents)
-            recorded = []
-            for event, event_content in list(zip(events, contents))[duplicates:]:
-                link = chain_hash(last_hash, event_content)
-                row = await _insert(conn, event, event_content, workflow_id, last_hash, link)
-                recorded.append(projections.Recorded(row["position"], event, workflow_id,
-                                                     row["recorded_at"]))
-                last_hash = link
-            if recorded:
-                version = recorded[-1].event.sequence
-                await conn.execute(
-                    "UPDATE streams SET version = $2, last_hash = $3, updated_at = now() "
-                    "WHERE stream_id = $1", stream_id, version, last_hash)
-                await projections.apply(conn, recorded)
-            return AppendResult(appended=len(recorded), duplicates=duplicates, version=version)
+            fresh = list(zip(events, contents))[duplicates:]
+            if not fresh:
+                return AppendResult(appended=0, duplicates=duplicates, version=version)
+            links = []
+            for _, event_content in fresh:
+                links.append((last_hash, chain_hash(last_hash, event_content)))
+                last_hash = links[-1][1]
+            rows = await _insert(conn, stream_id, fresh, links, workflow_id)
+            recorded = [projections.Recorded(row["position"], event, workflow_id, row["recorded_at"])
+                        for (event, _), row in zip(fresh, rows)]
+            await projections.apply(conn, recorded)
+            return AppendResult(appended=len(recorded), duplicates=duplicates,
+                                version=fresh[-1][0].sequence)
 
     async def read_stream(self, stream_id: str, after: int = 0) -> list[Event]:
         rows = await self.pool.fetch(
@@ -117,22 +118,24 @@ def _check_batch(stream_id: str, events: Sequence[Event], expected_version: int)
                 f"gaps; event {offset} of the batch is #{event.sequence}")
 
 
-async def _lock_stream(conn: asyncpg.Connection, stream_id: str) -> tuple[int, str]:
-    """Lock the stream's head row (creating it for a new stream): appends to one stream queue."""
-    select = "SELECT version, last_hash FROM streams WHERE stream_id = $1 FOR UPDATE"
-    row = await conn.fetchrow(select, stream_id)
+async def _lock_stream(conn: asyncpg.Connection, stream_id: str,
+                       as_json: list) -> tuple[int, str, list]:
+    """Lock the stream's head row (creating it for a new stream): appends to one stream queue.
+
+    The same round trip passes the batch's actor and payload JSON once through JSONB, so the
+    digest covers exactly the values a later read returns."""
+    select = ("SELECT version, last_hash, $2::jsonb AS round_tripped FROM streams "
+              "WHERE stream_id = $1 FOR UPDATE")
+    row = await conn.fetchrow(select, stream_id, as_json)
     if row is None:
         await conn.execute("INSERT INTO streams (stream_id, version, last_hash) VALUES ($1, 0, $2) "
                            "ON CONFLICT (stream_id) DO NOTHING", stream_id, GENESIS)
-        row = await conn.fetchrow(select, stream_id)
-    return row["version"], row["last_hash"]
+        row = await conn.fetchrow(select, stream_id, as_json)
+    return row["version"], row["last_hash"], row["round_tripped"]
 
 
-async def _normalized_contents(conn: asyncpg.Connection, events: Sequence[Event]) -> list[dict]:
-    """The hashed content of each event, its JSON passed once through JSONB so the digest covers
-    exactly the values a later read returns."""
-    as_json = [[e.actor.model_dump(mode="json"), e.payload.model_dump(mode="json")] for e in events]
-    round_tripped = await conn.fetchval("SELECT $1::jsonb", as_json)
+def _contents(events: Sequence[Event], round_tripped: list) -> list[dict]:
+    """The hashed content of each event, with its actor and payload as JSONB returned them."""
     return [content(event_id=e.event_id, stream_id=e.stream_id, stream_version=e.sequence,
                     type=e.type, schema_version=e.schema_version, occurred_at=e.occurred_at,
                     actor=actor, payload=payload)
@@ -155,16 +158,30 @@ async def _match_stored(conn: asyncpg.Connection, stream_id: str, expected: int,
     return len(rows)
 
 
-async def _insert(conn: asyncpg.Connection, event: Event, c: dict, workflow_id: str | None,
-                  prev_hash: str, link: str) -> asyncpg.Record:
-    try:
-        return await conn.fetchrow(
-            "INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, "
-            "payload, actor, occurred_at, workflow_id, prev_hash, hash) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING position, recorded_at",
-            c["stream_id"], c["stream_version"], c["event_id"], c["type"], c["schema_version"],
-            c["payload"], c["actor"], event.occurred_at, workflow_id, prev_hash, link)
-    except asyncpg.UniqueViolationError as clash:
-        raise ValueError(f"event id {c['event_id']} is already stored in another stream "
-                         f"({clash.constraint_name})") from None
+_INSERT = (
+    "WITH batch AS (SELECT * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], "
+    "  $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9::text[], $10::text[]) "
+    "  AS b(stream_version, event_id, type, schema_version, payload, actor, occurred_at, "
+    "       prev_hash, hash)), "
+    "inserted AS (INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, "
+    "  payload, actor, occurred_at, workflow_id, prev_hash, hash) "
+    "  SELECT $1, stream_version, event_id, type, schema_version, payload, actor, occurred_at, "
+    "  $11, prev_hash, hash FROM batch ORDER BY stream_version "
+    "  RETURNING stream_version, position, recorded_at), "
+    "head AS (UPDATE streams SET version = $12, last_hash = $13, updated_at = now() "
+    "  WHERE stream_id = $1) "
+    "SELECT stream_version, position, recorded_at FROM inserted ORDER BY stream_version")
+"""The batch in one statement (positions follow stream order), and the stream's head moved."""
 
+
+async def _insert(conn: asyncpg.Connection, stream_id: str, fresh: list[tuple[Event, dict]],
+                  links: list[tuple[str, str]], workflow_id: str | None) -> list[asyncpg.Record]:
+    columns = list(zip(*((c["stream_version"], c["event_id"], c["type"], c["schema_version"],
+                          c["payload"], c["actor"], event.occurred_at, prev, link)
+                         for (event, c), (prev, link) in zip(fresh, links))))
+    try:
+        return await conn.fetch(_INSERT, stream_id, *map(list, columns), workflow_id,
+                                fresh[-1][0].sequence, links[-1][1])
+    except asyncpg.UniqueViolationError as clash:
+        raise ValueError(f"an event of this batch is already stored in another stream "
+                         f"({clash.detail or clash.constraint_name})") from None

@@ -29,7 +29,8 @@ async def record(pool: asyncpg.Pool, entry: LoggedRequest) -> None:
     await pool.execute(
         "INSERT INTO api_requests (token_id, actor_id, role, district, method, path, status) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        entry.token_id, entry.actor_id, entry.role, entry.district, entry.method, entry.path[:2000],
+        entry.token_id, entry.actor_id, entry.role, entry.district, entry.method,
+        entry.path.replace("\x00", "\\x00")[:2000],  # PostgreSQL text cannot hold a NUL (%00)
         entry.status)
 
 

@@ -32,6 +32,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.site_group import SiteGroupWorkflow
     from workflows.site_rollout import SiteRolloutWorkflow
+    from workflows.site_rollout import _control_command as site_control_command
+    from workflows.relay import RELAY_PATCH, closed_target
+    from workflows.update_checks import check_storable, refusing_invalid, require_request
 
 FINISHED = ("completed", "cancelled")
 
@@ -152,6 +155,8 @@ class InitiativeWorkflow:
 
     @approve_cohort.validator
     def _validate_cohort_decision(self, request: CohortDecisionRequest) -> None:
+        require_request(request, "approve_cohort")
+        check_storable(request)
         _require_state_admin(request.actor, "open a cohort")
         cohort = next((c for c in self._plan.cohorts if c.id == request.cohort_id), None)
         if cohort is None:
@@ -171,20 +176,45 @@ class InitiativeWorkflow:
             ).signal(SiteRolloutWorkflow.initiative_control, request)
             return self.status()
         await self._execute(self._control_command(request))
-        for group_ids in self._carry.groups.values():
-            for group_id in group_ids:
-                await workflow.get_external_workflow_handle(group_id).signal(
-                    SiteGroupWorkflow.control, request)
+        if workflow.patched(RELAY_PATCH):
+            await self._relay_to_groups(request)
+        else:
+            for group_ids in self._carry.groups.values():
+                for group_id in group_ids:
+                    await workflow.get_external_workflow_handle(group_id).signal(
+                        SiteGroupWorkflow.control, request)
         self._dirty = True
         return self.status()
 
+    async def _relay_to_groups(self, request: ControlRequest) -> None:
+        """Each group once, including one a cohort starting meanwhile adds (the groups change while
+        the signals are sent); a group whose sites have all finished has closed and is skipped."""
+        relayed: set[str] = set()
+        while pending := [g for ids in self._carry.groups.values() for g in ids if g not in relayed]:
+            for group_id in pending:
+                relayed.add(group_id)
+                try:
+                    await workflow.get_external_workflow_handle(group_id).signal(
+                        SiteGroupWorkflow.control, request)
+                except ApplicationError as failure:
+                    if not closed_target(failure):
+                        raise
+
     @control.validator
     def _validate_control(self, request: ControlRequest) -> None:
+        require_request(request, "control")
+        check_storable(request)
         _require_state_admin(request.actor, f"{request.action} a rollout")
+        with refusing_invalid():  # every site applies it too: its command must be valid there
+            site_control_command(request, self._now())
         if request.site_id is not None:
             if request.site_id not in self._carry.sites:
                 raise _refuse(f"Site '{request.site_id}' has no rollout under way in this initiative.",
                               "site_id", request.site_id)
+            if self._carry.sites[request.site_id].status in FINISHED:
+                raise _refuse(f"The rollout of site '{request.site_id}' is "
+                              f"{self._carry.sites[request.site_id].status}; there is nothing to "
+                              f"{request.action}.", "site_id", request.site_id)
             return
         try:
             agg.decide(self._carry.state, self._control_command(request))

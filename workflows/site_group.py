@@ -11,6 +11,7 @@ from collections import Counter
 
 from temporalio import workflow
 from temporalio.common import TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ControlRequest, GroupInput, GroupOutcome, SiteContext, SiteRef, SiteRolloutInput,
     )
     from workflows.site_rollout import SiteRolloutWorkflow
+    from workflows.relay import RELAY_PATCH, closed_target
 
 
 @workflow.defn
@@ -57,7 +59,12 @@ class SiteGroupWorkflow:
         """Relay an initiative-wide pause, resume or cancel to every site of the group."""
         await workflow.wait_condition(lambda: self._started)
         initiative_id = self._input.settings.initiative_id
+        skip_closed = workflow.patched(RELAY_PATCH)
         for site in self._input.sites:
-            await workflow.get_external_workflow_handle(
-                site_workflow_id(initiative_id, site.site_id)
-            ).signal(SiteRolloutWorkflow.initiative_control, request)
+            try:
+                await workflow.get_external_workflow_handle(
+                    site_workflow_id(initiative_id, site.site_id)
+                ).signal(SiteRolloutWorkflow.initiative_control, request)
+            except ApplicationError as failure:
+                if not (skip_closed and closed_target(failure)):
+                    raise  # a site already cancelled or completed needs no control

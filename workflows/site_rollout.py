@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
         OpenTask, SiteProgress, SiteRolloutInput, SiteStatus, StageDecisionRequest, StepDone,
         SubmitAssessmentRequest, UpdateOutcome,
     )
+    from workflows.update_checks import (
+        check_figures, check_storable, refusing_invalid, require_request,
+    )
 
 FINISHED = ("completed", "cancelled")
 RUN_EVENT_BUDGET = 2_000
@@ -319,8 +322,11 @@ class SiteRolloutWorkflow:
 
     @submit_assessment.validator
     def _validate_submission(self, request: SubmitAssessmentRequest) -> None:
+        require_request(request, "submit_assessment")
+        check_storable(request)
         self._check_site(request.site_id)
-        self._dry_run(self._submission(request))
+        with refusing_invalid():
+            self._dry_run(self._submission(request))
 
     @workflow.update
     async def complete_task(self, request: CompleteTaskRequest) -> UpdateOutcome:
@@ -340,8 +346,14 @@ class SiteRolloutWorkflow:
 
     @complete_task.validator
     def _validate_completion(self, request: CompleteTaskRequest) -> None:
+        require_request(request, "complete_task")
+        check_storable(request)
         self._check_site(request.site_id)
-        self._dry_run(self._completion(request))
+        with refusing_invalid():
+            self._dry_run(self._completion(request))
+        task = self._state.tasks.get(request.task_id)
+        if task is not None and task.status == "open":
+            check_figures(task.kind, request.outcome)
 
     @workflow.update
     async def decide_stage_move(self, request: StageDecisionRequest) -> UpdateOutcome:
@@ -349,8 +361,11 @@ class SiteRolloutWorkflow:
 
     @decide_stage_move.validator
     def _validate_stage_decision(self, request: StageDecisionRequest) -> None:
+        require_request(request, "decide_stage_move")
+        check_storable(request)
         self._check_site(request.site_id)
-        self._dry_run(self._stage_decision(request))
+        with refusing_invalid():
+            self._dry_run(self._stage_decision(request))
 
     @workflow.update
     async def control(self, request: ControlRequest) -> UpdateOutcome:
@@ -358,9 +373,12 @@ class SiteRolloutWorkflow:
 
     @control.validator
     def _validate_control(self, request: ControlRequest) -> None:
+        require_request(request, "control")
+        check_storable(request)
         if request.site_id is not None:
             self._check_site(request.site_id)
-        self._dry_run(_control_command(request, self._now()))
+        with refusing_invalid():
+            self._dry_run(_control_command(request, self._now()))
 
     @workflow.signal
     def initiative_control(self, request: ControlRequest) -> None:

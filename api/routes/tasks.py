@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth import Principal, allow, assignee_role_of, district_of, resources
-from api.errors import NotFound, responses
+from api.errors import Conflict, FieldProblem, NotFound, responses
 from api.models import SLUG, TEXT_ID, ActionResult, CompleteTask, Task, TaskPage, TaskStatus
 from domain.actors import Role
 from service import task_actions
@@ -48,12 +48,16 @@ async def get_task(request: Request, who: TaskWorker, task_id: TaskId) -> Task:
 async def complete_task(request: Request, who: TaskWorker, task_id: TaskId,
                         body: CompleteTask) -> ActionResult:
     """Mark a task done, with its outcome. The site's rollout decides: a task answered by an
-    assessment is refused here (submit the assessment), a completed one is not recorded twice."""
+    assessment is refused here (submit the assessment), and a task already completed answers 409
+    (of several people completing it at once, exactly one is recorded; the others hear so)."""
     row = await _task_in_scope(request, who, task_id)
     client = await resources(request).temporal()
     outcome = await task_actions.complete_task(
         client, initiative_id=row["initiative_id"], site_id=row["site_id"], task_id=task_id,
         actor=who.actor, outcome=body.outcome)
+    if outcome.already_done:
+        raise Conflict(f"Task '{task_id}' is already completed; nothing was recorded.",
+                       [FieldProblem(path="task_id", message="already completed", value=task_id)])
     return ActionResult(initiative_id=row["initiative_id"], site_id=row["site_id"],
                         task_id=task_id, outcome=outcome)
 

@@ -28,7 +28,7 @@ async def status(pool: asyncpg.Pool) -> list[ProjectionStatus]:
     """Every projection's checkpoint against the head of the store.
 
     A live projection is fed in the append's own transaction, so it is never behind a committed
-    event; a rebuilding one is behind by the events its rebuild has still to replay.
+    event and its position is the head; a rebuilding one is behind by the events its rebuild has still to replay.
     """
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
@@ -40,6 +40,7 @@ async def status(pool: asyncpg.Pool) -> list[ProjectionStatus]:
             "     WHERE c.state = 'rebuilding' AND e.position > c.position) AS lag "
             "FROM projection_checkpoints c")
     found = {r["name"]: r for r in rows}
-    return [ProjectionStatus(name, r["state"], r["position"], head, r["behind"],
+    return [ProjectionStatus(name, r["state"], head if r["state"] == "live" else r["position"],
+                             head, r["behind"],
                              float(r["lag"] or 0.0), r["rebuilt_at"], r["rebuild_started_at"])
             for name in PROJECTIONS if (r := found.get(name)) is not None]

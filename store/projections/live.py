@@ -13,6 +13,10 @@ async def apply(conn: asyncpg.Connection, recorded: list[Recorded]) -> None:
     A projection being rebuilt is skipped: its rebuild reads these events from the table. Its
     state cannot flip while this runs, because the flip takes a SHARE lock on `events`, which
     conflicts with the lock this transaction took when it inserted them.
+
+    A live projection's checkpoint is not advanced here: being fed in the append's own
+    transaction, it is at the head by definition (status reports it so). Writing it on every
+    append would make one row that every append in the state waits on until its commit.
     """
     if not recorded:
         return
@@ -20,6 +24,3 @@ async def apply(conn: asyncpg.Connection, recorded: list[Recorded]) -> None:
         "SELECT name FROM projection_checkpoints WHERE state = 'live'")}
     for r in recorded:
         await feed(conn, live, r)
-    await conn.execute(
-        "UPDATE projection_checkpoints SET position = greatest(position, $2) "
-        "WHERE name = ANY($1::text[]) AND state = 'live'", sorted(live), recorded[-1].position)

@@ -109,7 +109,9 @@ ROWS = [
     Row("POST", "/tasks/{task_id}/complete",
         lambda r, p, w: {"url": f"/tasks/{task_for(r, p)}/complete",
                          "json": {"outcome": {"attendees": 20, "practitioners_observed": 4}}},
-        {SA: (OK, OK), DC: (OK, 404), CO: (OK, 404), AU: (403, 403)}),
+        # The state admin completes the district's task first: the coordinator is let through
+        # to the rollout, which answers that it is already completed (409).
+        {SA: (OK, OK), DC: (409, 404), CO: (OK, 404), AU: (403, 403)}),
     Row("GET", "/sites/{initiative_id}/{site_id}",
         lambda r, p, w: {"url": f"/sites/{w.main}/{p.site}"},
         {SA: (OK, OK), DC: (OK, 404), **READ_ONLY_OTHERS}),

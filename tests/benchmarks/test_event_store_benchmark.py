@@ -9,6 +9,7 @@ import random
 import pytest
 
 from benchmarks.event_store import run
+from benchmarks.preload import preload
 from benchmarks.site_histories import site_history, site_spec
 from domain.site_state import fold
 from store.eventstore import EventStore
@@ -67,3 +68,41 @@ async def test_a_tiny_run_reports_and_stores_exactly_what_was_asked(postgres):
         for stream_id in random.Random(3).sample(streams, 4) + [
                 min(versions, key=versions.get)]:
             assert await store_.verify(stream_id) is None
+
+
+@pytest.mark.postgres
+async def test_a_preload_counts_toward_the_store_the_reads_are_timed_in(postgres):
+    async with new_database(postgres) as pool:
+        name = await pool.fetchval("SELECT current_database()")
+        dsn = postgres.rsplit("/", 1)[0] + f"/{name}"
+        report = await run(dsn, events=100, batch=20, concurrency=2, queries=5, mean_cycles=0,
+                           preload_events=1_000)
+
+        assert report["preload"]["events"] == 1_000
+        assert report["store"]["events_after"] == 1_100 == await pool.fetchval(
+            "SELECT count(*) FROM events")
+        assert report["reads"]["audit_site"]["n"] == 5
+
+
+@pytest.mark.postgres
+async def test_preloaded_copies_are_whole_histories_in_chains_that_verify(postgres):
+    async with new_database(postgres) as pool:
+        name = await pool.fetchval("SELECT current_database()")
+        dsn = postgres.rsplit("/", 1)[0] + f"/{name}"
+        loaded = await preload(pool, dsn, 1_000, rng=random.Random(5), mean_cycles=0, templates=3)
+
+        assert loaded.events == 1_000 == await pool.fetchval("SELECT count(*) FROM events")
+        assert await pool.fetchval("SELECT count(DISTINCT event_id) FROM events") == 1_000
+        versions = {r["stream_id"]: r["version"] for r in await pool.fetch(
+            "SELECT stream_id, version FROM streams")}
+        counted = {r["stream_id"]: r["n"] for r in await pool.fetch(
+            "SELECT stream_id, count(*) AS n FROM events GROUP BY stream_id")}
+        assert versions == counted == {s: counted[s] for s in loaded.streams}
+        copies = [s for s in loaded.streams[3:]]
+        assert len(copies) == len(loaded.streams) - 3 >= 10
+        store = EventStore(pool)
+        for stream_id in loaded.streams:
+            assert await store.verify(stream_id) is None, stream_id
+        first_copy = fold(await store.read_stream(copies[0]))
+        assert first_copy.site_id.endswith("-c000000") and first_copy.status == "completed"
+        assert first_copy.version == versions[loaded.streams[0]]

@@ -24,7 +24,7 @@ async def test_the_bare_baseline_repeats_the_rollout_s_work(postgres, temporal_d
     await pool.close()
     client = await connect(temporal_dev.address)
     size = await measure_size(client, temporal_dev.address, dsn, sites=2, speedup=8_640_000,
-                              work=tmp_path)
+                              work=tmp_path, workers=2)
     histories = size.pop("_histories")
     again = await fetch_histories(client, size["initiative_id"])
     assert len(again) == len(histories) == size["histories"] > 2, "runs and coaching cycles"
@@ -36,6 +36,10 @@ async def test_the_bare_baseline_repeats_the_rollout_s_work(postgres, temporal_d
     assert size["ratio"] == pytest.approx(
         size["ours"]["rollouts_per_s"] / size["bare"]["rollouts_per_s"], rel=0.05)
     assert size["ours"]["worker_peak_mib"] > 30 and size["bare"]["worker_peak_mib"] > 30
+    for side in ("ours", "bare"):
+        cpu = size[side]["cpu_s_per_site"]
+        assert cpu["workers"] > 0 and cpu["total"] == pytest.approx(
+            cpu["workers"] + cpu["driver"], abs=0.01), "this suite's servers are not charged"
     bare_runs = [w async for w in client.list_workflows(
         f"WorkflowType = 'BareSiteWorkflow' AND TaskQueue = 'bare-{size['initiative_id']}'")]
     assert len(bare_runs) == 2 and {w.status.name for w in bare_runs} == {"COMPLETED"}

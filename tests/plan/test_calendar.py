@@ -13,6 +13,7 @@ from domain.calendar import (
     Break, SchoolCalendar, SchoolYear, add_school_days, is_school_day, next_school_day,
     school_days_between,
 )
+from domain.deadlines import _school_days_before
 from domain.plan_yaml import parse_plan
 from tests.plan.examples import small_text
 
@@ -157,3 +158,21 @@ def test_add_and_between_agree(cal, d, n):
     assert school_days_between(cal, d, later - timedelta(days=1)) == n - 1
     start = next_school_day(cal, d)
     assert add_school_days(cal, add_school_days(cal, start, n), -n) == start
+
+
+def _day_by_day_school_days_before(cal, due, n):
+    """The reminder date as first written (and as recorded histories computed it): step back a
+    day at a time until more than n school days lie between the day before and `due`."""
+    day = due
+    for _ in range(366):
+        earlier = day - timedelta(days=1)
+        if school_days_between(cal, earlier, due) > n:
+            return day
+        day = earlier
+    return day
+
+
+@given(calendars, days, st.integers(0, 60))
+def test_reminder_dates_equal_the_day_by_day_walk(cal, due, n):
+    """Timers of running workflows depend on this date: the direct rule must not move it."""
+    assert _school_days_before(cal, due, n) == _day_by_day_school_days_before(cal, due, n)

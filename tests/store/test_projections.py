@@ -9,6 +9,7 @@ from domain import events as ev
 from domain.drivers import Driver
 from store.eventstore import EventStore
 from store.outbox import InAppFeed, dispatch_once
+from store import projections
 from store.projections import PROJECTIONS, rebuild
 from tests.store.scenario import site_history, unique
 
@@ -131,10 +132,10 @@ async def test_a_rebuilt_projection_equals_the_live_one(pool, history, name):
     assert checkpoint["rebuilt_at"] is not None
 
 
-async def test_live_appends_advance_every_checkpoint(pool, history):
+async def test_live_projections_stand_at_the_head(pool, history):
     last = await pool.fetchval("SELECT max(position) FROM events")
-    checkpoints = await pool.fetch("SELECT name, position FROM projection_checkpoints")
-    assert {r["name"]: r["position"] for r in checkpoints} == {name: last for name in PROJECTIONS}
+    status = {s.name: (s.state, s.position, s.behind) for s in await projections.status(pool)}
+    assert status == {name: ("live", last, 0) for name in PROJECTIONS}
 
 
 async def test_an_unknown_projection_is_refused(pool):

@@ -1,0 +1,122 @@
+"""Driving many rollouts at once through faults: simulated districts answer concurrently, and a
+round that meets a dead worker, a restarting server or a closed database is simply tried again.
+
+A site is answered when its version moved since it was last answered (new tasks, a pending
+move) and again every `revisit_s` anyway, so an answer lost to a fault is sent again later.
+Driving stops when every site has finished, when nothing moved for `stalled_s` (a failed or
+stuck rollout: the caller's assertions say which), or after `within_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowHandle
+from temporalio.service import RPCError
+
+from domain.stages import Stage
+from service.playthrough import all_finished
+from service.simulation import SimulatedDistricts
+from workflows.initiative import InitiativeWorkflow
+from workflows.models import InitiativeStatus
+
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass
+class Progress:
+    rounds: int = 0
+    failed_rounds: int = 0
+    answered: dict[str, tuple[int, float]] = field(default_factory=dict)
+    last: InitiativeStatus | None = None
+    stalled: bool = False
+
+    def summary(self) -> str:
+        """One line for an assertion message: how far the rollout got, and why it stopped."""
+        board = self.last.by_stage if self.last else "never answered"
+        return (f"board {board}; stalled={self.stalled}; "
+                f"{self.failed_rounds} of {self.rounds} status queries failed")
+
+    def completed(self) -> int:
+        return 0 if self.last is None else sum(
+            p.status == "completed" for p in self.last.sites.values())
+
+
+async def status_of(handle: WorkflowHandle) -> InitiativeStatus | None:
+    try:
+        return await handle.query(InitiativeWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, RPCTimeoutOrCancelledError):
+        return None
+
+
+async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: float,
+                until: Callable[[InitiativeStatus], bool] | None = None,
+                progress: Progress | None = None, concurrency: int = 24, round_s: float = 0.5,
+                revisit_s: float = 20.0, stalled_s: float = 120.0) -> Progress:
+    """Answer the active sites until every site finished (or `until` holds); give up after
+    `within_s` seconds, or once nothing moved for `stalled_s`, and return how far it got.
+
+    Each site is answered in a task of its own, so one site held up by a fault (its update
+    waiting for a worker or the database) does not hold up the others."""
+    progress = progress or Progress()
+    gate = asyncio.Semaphore(concurrency)
+    deadline = time.monotonic() + within_s
+    moved_at, seen = time.monotonic(), None
+    busy: dict[str, asyncio.Task] = {}
+
+    async def answer(site_id: str, version: int) -> None:
+        async with gate:
+            try:
+                await asyncio.wait_for(sim.answer_site(site_id), timeout=90)
+            except (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError):
+                return  # a fault got in the way: the site is answered again in a later round
+            progress.answered[site_id] = (version, time.monotonic())
+
+    try:
+        while time.monotonic() < deadline:
+            progress.rounds += 1
+            status = await status_of(handle)
+            now = time.monotonic()
+            if status is None:
+                progress.failed_rounds += 1
+            else:
+                progress.last = status
+                if all_finished(status) or (until is not None and until(status)):
+                    return progress
+                versions = {site_id: (p.version, p.status) for site_id, p in status.sites.items()}
+                if versions != seen:
+                    moved_at, seen = now, versions
+            if now - moved_at > stalled_s:
+                progress.stalled = True
+                return progress
+            if status is None:
+                await asyncio.sleep(1.0)
+                continue
+            for site_id, p in status.sites.items():
+                if p.status == "active" and site_id not in busy and \
+                        _due(progress.answered.get(site_id), p.version, now, revisit_s):
+                    busy[site_id] = asyncio.create_task(answer(site_id, p.version))
+                    busy[site_id].add_done_callback(lambda _, s=site_id: busy.pop(s, None))
+            await asyncio.sleep(round_s)
+        return progress
+    finally:
+        for task in list(busy.values()):
+            task.cancel()
+        await asyncio.gather(*busy.values(), return_exceptions=True)
+
+
+def reached(stage: Stage, share: float) -> Callable[[InitiativeStatus], bool]:
+    """True once `share` of the sites are in `stage` or beyond: the moment for a fault."""
+    def check(status: InitiativeStatus) -> bool:
+        there = sum(1 for p in status.sites.values()
+                    if p.status == "completed" or (p.stage and p.stage.index >= stage.index))
+        return there >= share * status.total_sites
+    return check
+
+
+def _due(last: tuple[int, float] | None, version: int, now: float, revisit_s: float) -> bool:
+    return last is None or last[0] != version or now - last[1] >= revisit_s

@@ -1,0 +1,100 @@
+"""Refusals for Update requests that the domain's rules never see: a null request, a field the
+domain command would not accept (a reason too short), text the event store cannot hold (a NUL
+character), or a figure reported with a task that the rollout records only after the task is
+closed (a PD session's attendees, a coaching step's practitioners observed). Validators call
+these, so such a request is refused with one sentence naming the field and value before it is
+accepted; otherwise the handler (or the coaching cycle) would fail its workflow task after the
+completion was already recorded, or the recording activity would retry forever.
+
+Validators do not run on replay, so tightening them changes no recorded history.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+from pydantic import ValidationError
+from temporalio.exceptions import ApplicationError
+
+FIGURES = {"hold_pd_session": ("attendees", "A PD session's attendance"),
+           "coaching_step": ("practitioners_observed", "A coaching step's practitioners observed")}
+MOST_PEOPLE = 10_000
+"""The bound of RecordPdSessionHeld.attendees and CompleteCoachingCycle.practitioners_observed."""
+
+
+def refusal(message: str, field: str, value: object) -> ApplicationError:
+    return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
+                            non_retryable=True)
+
+
+def shown(value: object) -> str:
+    """The offending value for a sentence: its repr, cut to 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def require_request(request: object, update: str) -> None:
+    if request is None:
+        raise refusal(f"The {update} update needs a request; it was sent null.", "request", "null")
+
+
+@contextmanager
+def refusing_invalid() -> Iterator[None]:
+    """A domain command the request cannot become is refused with pydantic's first complaint."""
+    try:
+        yield
+    except ValidationError as problem:
+        error = problem.errors()[0]
+        field = ".".join(str(p) for p in error["loc"]) or "request"
+        value = error.get("input")
+        raise refusal(f"{field}: {error['msg'].removeprefix('Value error, ')} (got {shown(value)}).",
+                      field, value) from None
+
+
+def check_figures(task_kind: str, outcome: dict) -> None:
+    """The figure a PD session or coaching step reports must be a count the record can hold: a
+    number the rollout reads as a whole count from 0 to 10,000 (a PD session also takes digits)."""
+    if task_kind not in FIGURES:
+        return
+    name, what = FIGURES[task_kind]
+    if name not in outcome:
+        return
+    value = outcome[name]
+    if task_kind == "coaching_step" and not isinstance(value, (int, float)):
+        return  # the coaching cycle counts numbers only; other values are kept as notes
+    try:
+        count = int(value)
+        finite = not isinstance(value, float) or math.isfinite(value)
+    except (TypeError, ValueError, OverflowError):
+        count, finite = -1, False
+    if not finite or not 0 <= count <= MOST_PEOPLE:
+        raise refusal(f"{what} must be a whole number from 0 to {MOST_PEOPLE:,}, not {shown(value)}.",
+                      f"outcome.{name}", value)
+
+
+def check_storable(request: object) -> None:
+    """Text the event store cannot keep (PostgreSQL's JSON refuses the NUL character) is refused
+    here; accepted, the recording activity would retry it forever and the site would stop."""
+    where = _nul_at(request.model_dump(mode="python") if hasattr(request, "model_dump") else request)
+    if where is not None:
+        field, value = where
+        raise refusal(f"{field} contains a NUL character, which the record cannot store: "
+                      f"{shown(value)}.", field, value)
+
+
+def _nul_at(value: object, path: str = "") -> tuple[str, str] | None:
+    if isinstance(value, str):
+        return (path or "request", value) if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) \
+        if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        inner = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return inner, key
+        found = _nul_at(item, inner)
+        if found:
+            return found
+    return None
+
