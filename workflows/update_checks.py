@@ -1,4 +1,5 @@
-"""Refusals for Update requests that the domain's rules never see: a null request, a field the
+"""Refusals for Update requests that the domain's rules never see: a null request, a request
+claiming the engine's own system role, a field the
 domain command would not accept (a reason too short), text the event store cannot hold (a NUL
 character), or a figure reported with a task that the rollout records only after the task is
 closed (a PD session's attendees, a coaching step's practitioners observed). Validators call
@@ -18,6 +19,8 @@ from typing import Iterator
 from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
+from domain.actors import Role
+
 FIGURES = {"hold_pd_session": ("attendees", "A PD session's attendance"),
            "coaching_step": ("practitioners_observed", "A coaching step's practitioners observed")}
 MOST_PEOPLE = 10_000
@@ -36,8 +39,14 @@ def shown(value: object) -> str:
 
 
 def require_request(request: object, update: str) -> None:
+    """A request is there, and comes from a person: the system role is the engine's own, never
+    one an Update may claim."""
     if request is None:
         raise refusal(f"The {update} update needs a request; it was sent null.", "request", "null")
+    actor = getattr(request, "actor", None)
+    if actor is not None and actor.role is Role.SYSTEM:
+        raise refusal(f"Updates come from people: '{actor.id}' claims the system role, which only "
+                      "the engine itself acts in.", "actor.role", actor.role.value)
 
 
 @contextmanager

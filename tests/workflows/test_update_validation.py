@@ -4,7 +4,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from domain.actors import Actor, Role
+from domain.actors import SYSTEM, Actor, Role
 from domain.stages import Stage
 from tests.domain.builders import fidelity, readiness
 from tests.workflows.harness import STATE_ADMIN, one_cohort_plan, wait_until
@@ -61,6 +61,9 @@ def cases(site, task_id):
             reason="we are in a hurry here"), "An override moves one stage forward"),
         ("pause by a coordinator", SiteRolloutWorkflow.control, ControlRequest(
             actor=me, action="pause", reason="budget review", site_id=site), "Only a state admin may pause"),
+        ("the engine's own role", submit, SubmitAssessmentRequest(
+            actor=SYSTEM, site_id=site, assessment_id="x", assessment=readiness()),
+         "claims the system role"),
     ]
 
 
@@ -78,7 +81,7 @@ async def test_every_kind_of_bad_update_is_rejected_before_history(env, worker):
         rejected.append(name)
         explanation = explain_refusal(refused.value)
         assert message in explanation, f"{name}: {explanation}"
-    assert len(rejected) == 12
+    assert len(rejected) == 13
     answer = SubmitAssessmentRequest(actor=coordinator(site), site_id=site, assessment_id="r-1",
                                      assessment=readiness(), task_id=readiness_task)
     first = await handle.execute_update(SiteRolloutWorkflow.submit_assessment, answer)
