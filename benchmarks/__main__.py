@@ -121,8 +121,8 @@ def _per_site(use: dict, sites: int) -> dict:
 def speedup_for(sites: int) -> float:
     """Compressed time that the simulated teams keep up with: one round of answers visits every
     active site, so the clock slows as the run grows (864,000 = a school day every 0.1 s at 40
-    sites and below; 172,800 at 200; never slower than a calendar day a second). A clock that outruns the
-    answers turns tasks overdue and escalated and makes the work per site grow."""
+    sites and below; 172,800 at 200; never slower than a calendar day a second). A clock that
+    outruns the answers turns tasks overdue and escalated and makes the work per site grow."""
     return max(86_400.0, min(864_000.0, 864_000.0 * 40 / sites))
 
 
