@@ -56,12 +56,14 @@ async def status_of(handle: WorkflowHandle) -> InitiativeStatus | None:
 async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: float,
                 until: Callable[[InitiativeStatus], bool] | None = None,
                 progress: Progress | None = None, concurrency: int = 24, round_s: float = 0.5,
-                revisit_s: float = 20.0, stalled_s: float = 120.0) -> Progress:
+                revisit_s: float = 20.0, stalled_s: float = 420.0) -> Progress:
     """Answer the active sites until every site finished (or `until` holds); give up after
     `within_s` seconds, or once nothing moved for `stalled_s`, and return how far it got.
 
     Each site is answered in a task of its own, so one site held up by a fault (its update
-    waiting for a worker or the database) does not hold up the others."""
+    waiting for a worker or the database) does not hold up the others. `stalled_s` is longer
+    than the quietest legitimate wait: a site with nothing open that waits for the light plan's
+    re-measurement (20 school days, about 340 s at 7,200x) records nothing meanwhile."""
     progress = progress or Progress()
     gate = asyncio.Semaphore(concurrency)
     deadline = time.monotonic() + within_s
