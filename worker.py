@@ -25,20 +25,16 @@ from activities.readiness import check_readiness
 from activities.reviews import hold_review
 from devstack.process_exit import leave
 from devstack.settings import Settings, load_settings, redact_dsn
+from service import periodic
+from service.refused_tasks import keep_repairing
 from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
 from store import projections
-from store.db import connect as connect_db
+from store.db import DATABASE_TROUBLE, connect as connect_db
 from store.eventstore import EventStore
 from store.migrate import migrate
 from store.outbox import InAppFeed, dispatch_once
 
 log = structlog.get_logger("worker")
-
-DATABASE_TROUBLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                    asyncpg.InternalClientError)
-"""What a lost PostgreSQL connection surfaces as: refused or reset sockets, a server shutting
-down, a connection closed in the middle of an operation."""
-
 
 def precompile_workflows() -> None:
     """Write the workflow modules' bytecode once. The sandbox imports them afresh for every
@@ -61,15 +57,13 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
 async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0) -> None:
     """Deliver the outbox: retried with backoff by the outbox itself; a delivery never repeats."""
     channel = InAppFeed(pool)
-    while not stop.is_set():
+
+    async def deliver() -> None:
         try:
             await dispatch_once(pool, channel, limit=200)
         except DATABASE_TROUBLE as problem:
             log.warning("outbox dispatch failed; will retry", error=str(problem))
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        except asyncio.TimeoutError:
-            pass
+    await periodic.every(every, stop, deliver)
 
 
 async def finish_rebuilds(pool: asyncpg.Pool) -> None:
@@ -91,13 +85,14 @@ async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = D
     precompile_workflows()
     stop = asyncio.Event()
     dispatcher = asyncio.create_task(dispatch_notifications(pool, stop))
+    repairer = asyncio.create_task(keep_repairing(client, pool, task_queue, stop))
     rebuilds = asyncio.create_task(finish_rebuilds(pool))
     try:
         async with build_worker(client, pool, task_queue, **options) as worker:
             yield worker
     finally:
         stop.set()
-        await dispatcher
+        await asyncio.gather(dispatcher, repairer)
         rebuilds.cancel()
         await asyncio.gather(rebuilds, return_exceptions=True)
 
@@ -108,6 +103,7 @@ def tuning(settings: Settings) -> dict:
         workflow_task_executor=ThreadPoolExecutor(settings.workflow_threads,
                                                   thread_name_prefix="workflow"),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_cached_workflows=settings.max_cached_workflows,
         max_concurrent_activities=settings.max_concurrent_activities)
 
 

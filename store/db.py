@@ -11,6 +11,12 @@ import json
 import asyncpg
 
 
+DATABASE_TROUBLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                    asyncpg.InternalClientError)
+"""What a lost PostgreSQL connection surfaces as: refused or reset sockets, a server shutting
+down, a connection closed in the middle of an operation."""
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     for name in ("jsonb", "json"):
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -1,0 +1,119 @@
+"""Repair workflows whose workflow task Temporal keeps refusing for a protocol slip, not our code.
+
+Seen on the dev server restarting while people submit (1 run in about 7 of the restart test): an
+Update accepted just before the server stopped has its acceptance sent again by the worker after
+the restart; the server refuses that workflow task ("BadUpdateWorkflowExecutionMessage … received
+*update.Acceptance message while in state Accepted") on every attempt, and the site stops. The
+remedy Temporal documents for a workflow task that cannot complete is a reset: the run is replayed
+up to its last completed workflow task and the signals and Updates that arrived after it are
+applied again, once. Nothing of ours is lost: activities record events idempotently, the site's
+progress signal is versioned and a repeated control is refused by the domain.
+
+Only this cause is repaired automatically; any other failing workflow task is a bug to look at.
+Temporal resets even a run that is already closed, so a second reset of the same run would throw
+away the first one's progress: a repair pass holds a PostgreSQL advisory lock (several workers,
+one repairer at a time) and resets a run only while Temporal still describes it as running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from temporalio.api.enums.v1 import EventType, ResetReapplyType
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from service import periodic
+from store.db import DATABASE_TROUBLE
+
+log = structlog.get_logger("refused_tasks")
+
+PROTOCOL_SLIP = "WorkflowTaskFailedCauseBadUpdateWorkflowExecutionMessage"
+"""Temporal's name for a workflow task refused because its Update messages do not fit the
+Update's recorded state."""
+
+_RESET_IDS = uuid.UUID("5d0f6c1e-4a77-4d0e-9d59-3a8f0a2c7b11")
+_LOCK = "rollout:repair-refused-workflow-tasks"
+
+
+@dataclass(frozen=True)
+class Repair:
+    workflow_id: str
+    run_id: str
+    reset_to_event: int
+    new_run_id: str
+
+
+def refused_query(task_queue: str, cause: str = PROTOCOL_SLIP) -> str:
+    """Running workflows of one task queue whose task Temporal reports failing for `cause`."""
+    return (f"ExecutionStatus = 'Running' AND TaskQueue = '{_quoted(task_queue)}' "
+            f"AND TemporalReportedProblems = 'cause={_quoted(cause)}'")
+
+
+async def repair_refused(client: Client, pool: asyncpg.Pool, task_queue: str,
+                         cause: str = PROTOCOL_SLIP, identity: str = "rollout-worker"
+                         ) -> list[Repair]:
+    """Reset every workflow of the queue whose task Temporal refuses for `cause`; nothing if
+    another process is repairing right now (it will have found the same workflows)."""
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _LOCK):
+            return []
+        try:
+            return [repair async for found in client.list_workflows(refused_query(task_queue, cause))
+                    if (repair := await reset_refused_run(client, found.id, found.run_id, cause,
+                                                            identity))]
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _LOCK)
+
+
+async def keep_repairing(client: Client, pool: asyncpg.Pool, task_queue: str,
+                         stop: asyncio.Event, every: float = 30.0) -> None:
+    """The worker's watchdog: look for refused workflow tasks every `every` seconds."""
+    async def look() -> None:
+        try:
+            await repair_refused(client, pool, task_queue)
+        except RPCError as problem:
+            log.warning("could not look for refused workflow tasks; will retry",
+                        error=problem.message)
+        except DATABASE_TROUBLE as problem:
+            log.warning("could not take the repair lock; will retry", error=str(problem))
+    await periodic.every(every, stop, look)
+
+
+async def reset_refused_run(client: Client, workflow_id: str, run_id: str,
+                            cause: str = PROTOCOL_SLIP, identity: str = "rollout-worker"
+                            ) -> Repair | None:
+    """Reset one run to its last completed workflow task, if it is still running."""
+    bound = log.bind(workflow_id=workflow_id, run_id=run_id, cause=cause)
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+        return None  # already reset (visibility lags a little behind)
+    history = await handle.fetch_history()
+    completed = [e.event_id for e in history.events
+                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+    if not completed:
+        bound.error("workflow task refused before any completed; cannot reset, look at it")
+        return None
+    reason = (f"Temporal refused this workflow's task ({cause}); reset to the last completed "
+              f"task (event {completed[-1]}) so signals and Updates after it apply once")
+    request = ResetWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
+        reason=reason, workflow_task_finish_event_id=completed[-1],
+        request_id=str(uuid.uuid5(_RESET_IDS, f"{run_id}:{completed[-1]}")),
+        reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE, identity=identity)
+    response = await client.workflow_service.reset_workflow_execution(request)
+    bound.warning("reset a workflow whose task Temporal refused", reset_to_event=completed[-1],
+                  new_run_id=response.run_id)
+    return Repair(workflow_id, run_id, completed[-1], response.run_id)
+
+
+def _quoted(value: str) -> str:
+    """A value inside a visibility query's single quotes."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
