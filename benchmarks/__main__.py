@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import platform
+import signal
 import tempfile
 import time
 import uuid
@@ -27,7 +29,7 @@ from benchmarks import event_store
 from benchmarks.cpu import cpu_seconds, postmaster_pid, tree_cpu_seconds
 from benchmarks.plans import PACES
 from benchmarks.rollouts import (
-    WorkerGroup, peak_rss_mib, read_back, replay_rate, run_bare, run_ours)
+    WorkerGroup, cache_for, peak_rss_mib, read_back, replay_rate, run_bare, run_ours)
 from devstack.postgres import LocalPostgres
 from devstack.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
@@ -58,12 +60,17 @@ class Servers:
 async def measure_size(client, address: str, dsn: str, sites: int, speedup: float,
                        work: Path, workers: int = 2, pace: str = "sprint",
                        servers: Servers | None = None, baseline: bool = True) -> dict:
-    initiative_id = f"bench-{sites}-{uuid.uuid4().hex[:6]}"
+    initiative_id, cached = f"bench-{sites}-{uuid.uuid4().hex[:6]}", cache_for(sites, workers)
     ours_workers = WorkerGroup("worker", address, f"ours-{initiative_id}", dsn, work / "ours.log",
-                               workers)
-    ours, ours_use = await _phase(ours_workers, servers, run_ours(
-        client, sites, f"ours-{initiative_id}", speedup, round_s=0.05, answer_concurrency=32,
-        initiative_id=initiative_id, progress=progress(f"ours {sites} sites"), pace=pace))
+                               workers, cached)
+    pool = await connect_db(dsn, max_size=4)
+    try:
+        ours, ours_use = await _phase(ours_workers, servers, run_ours(
+            client, pool, sites, f"ours-{initiative_id}", speedup, round_s=0.2,
+            answer_concurrency=32, initiative_id=initiative_id,
+            progress=progress(f"ours {sites} sites"), pace=pace))
+    finally:
+        await pool.close()
     started = time.monotonic()
     histories, site_scripts, activities = await read_back(client, initiative_id)
     read_s = time.monotonic() - started
@@ -76,7 +83,7 @@ async def measure_size(client, address: str, dsn: str, sites: int, speedup: floa
     if not baseline:
         return found
     bare_workers = WorkerGroup("benchmarks.bare_worker", address, f"bare-{initiative_id}", None,
-                               work / "bare.log", workers)
+                               work / "bare.log", workers, cached)
     bare, bare_use = await _phase(bare_workers, servers, run_bare(
         client, list(site_scripts.values()), f"bare-{initiative_id}", progress(f"bare {sites} sites")))
     return found | {
@@ -118,12 +125,28 @@ def _per_site(use: dict, sites: int) -> dict:
             "cpu_s_per_site": {k: round(v / sites, 3) for k, v in use["cpu_s"].items()}}
 
 
+REPLAYED = 1_200
+"""Histories replayed to time the replayer (a 1,000-site run leaves 6,000; the rate is per
+history, so a sample of them tells it)."""
+
+PACE = ((40, 864_000.0), (200, 172_800.0), (1_000, 8_640.0))
+"""(sites, speedup) where the compressed clock kept pace with the machine on two cores (sprint,
+two worker processes): a school day every 0.1 s at 40 sites, every 0.5 s at 200, every 10 s at
+1,000. A clock that outruns the workers turns tasks overdue and escalated, brings coaching cycles
+and reviews round again, and makes the work per site grow (a 1,000-site run at 86,400 had 2
+sites done after 38 minutes); at 8,640 every one of 1,000 sites had exactly its 16 tasks."""
+
+
 def speedup_for(sites: int) -> float:
-    """Compressed time that the simulated teams keep up with: one round of answers visits every
-    active site, so the clock slows as the run grows (864,000 = a school day every 0.1 s at 40
-    sites and below; 172,800 at 200; never slower than a calendar day a second). A clock that
-    outruns the answers turns tasks overdue and escalated and makes the work per site grow."""
-    return max(86_400.0, min(864_000.0, 864_000.0 * 40 / sites))
+    """The clock for a run of `sites`: PACE, interpolated between its points on a log-log scale,
+    and slowed in proportion beyond the largest."""
+    (first, fastest), (last, slowest) = PACE[0], PACE[-1]
+    if sites <= first:
+        return fastest
+    for (n0, s0), (n1, s1) in zip(PACE, PACE[1:]):
+        if sites <= n1:
+            return s0 * (s1 / s0) ** (math.log(sites / n0) / math.log(n1 / n0))
+    return slowest * last / sites
 
 
 async def measure(sizes: list[int], speedup: float | None, events: int, work: Path, workers: int = 2,
@@ -148,7 +171,7 @@ async def measure(sizes: list[int], speedup: float | None, events: int, work: Pa
         histories = report["sizes"][0].pop("_histories")
         for size in report["sizes"]:
             size.pop("_histories", None)
-        replayed, per_s = await replay_rate(histories)
+        replayed, per_s = await replay_rate(histories[:REPLAYED])
         report["replay"] = {"histories": replayed, "per_s": round(per_s, 1)}
         report["server_peak_mib"] = round(peak_rss_mib(server.process.pid), 1)
         if events:
@@ -198,6 +221,13 @@ def _cpu_row(cpu: dict) -> str:
     return f"{parts} = {cpu['total']:.3f}"
 
 
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM, and SIGINT where a shell started the run in the background (which ignores it),
+    stop the run as Ctrl-C does: workers, Temporal and PostgreSQL stopped, nothing left behind."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def main(sizes: str = typer.Option("200", help="Concurrent sites per run, comma-separated "
                                    "(200,1000 adds the 1,000-site run)."),
          speedup: float | None = typer.Option(None, help="Simulated seconds per real second "
@@ -217,6 +247,7 @@ def main(sizes: str = typer.Option("200", help="Concurrent sites per run, comma-
     """Run every benchmark once and print the table."""
     if pace not in PACES:
         raise typer.BadParameter(f"must be one of {', '.join(PACES)}, not {pace!r}", param_hint="--pace")
+    _stop_like_ctrl_c()
     with tempfile.TemporaryDirectory(prefix="rollout-bench-") as work:
         report = asyncio.run(measure([int(s) for s in sizes.split(",")], speedup, events, Path(work),
                                      workers, pace, appends, baseline))

@@ -1,4 +1,5 @@
-"""The bare baseline's worker process: `python -m benchmarks.bare_worker` (ROLLOUT_* settings)."""
+"""The bare baseline's worker process: `python -m benchmarks.bare_worker` (ROLLOUT_* settings,
+tuned as our worker is)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from temporalio.worker import Worker
 from benchmarks.bare import BareSiteWorkflow, bare_step
 from devstack.settings import load_settings
 from service.temporal import connect_with
+from worker import tuning
 
 
 async def serve() -> None:
@@ -19,7 +21,7 @@ async def serve() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with Worker(client, task_queue=settings.task_queue, workflows=[BareSiteWorkflow],
-                      activities=[bare_step]):
+                      activities=[bare_step], **tuning(settings)):
         await stop.wait()
 
 

@@ -15,9 +15,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import asyncpg
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -25,17 +28,39 @@ from benchmarks.bare import UPDATE, BareSiteWorkflow, Script
 from benchmarks.histories import activity_types, fetch_histories, scripts
 from benchmarks.plans import benchmark_plan
 from domain.actors import Actor, Role
-from service.playthrough import all_finished, simulate
+from service.playthrough import simulate
 from service.temporal import WORKFLOWS
-from workflows.ids import initiative_workflow_id
+from workflows.ids import initiative_workflow_id, site_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeInput, InitiativeOptions
+from workflows.site_rollout import SiteRolloutWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKER = Actor(id="benchmark", role=Role.STATE_ADMIN)
 AT_ONCE = 10_000
 """Simulated teams answer a task as soon as they are given it (days before its due date): the
 work per site then does not grow when a loaded machine lets the compressed clock run ahead."""
+SWEEP_S = 60.0
+"""Besides the sites their inbox names, the teams look at every active site this often."""
+
+BOARD = "SELECT site_id, status FROM sites WHERE initiative_id = $1"
+WAITING_ON_PEOPLE = """
+SELECT site_id FROM tasks
+ WHERE initiative_id = $1 AND status = 'open' AND assignee_role <> 'state'
+   AND NOT (kind = 'hold_pd_session' AND due > $2)
+UNION
+SELECT s.site_id FROM sites s
+  JOIN LATERAL (SELECT e.type FROM events e
+                 WHERE e.stream_id = s.stream_id
+                   AND e.type IN ('StageMoveRequested', 'StageMoveApproved', 'StageMoveOverridden',
+                                  'StageEntered', 'SiteRegressed', 'RolloutCancelled',
+                                  'SiteCompleted')
+                 ORDER BY e.stream_version DESC LIMIT 1) last ON last.type = 'StageMoveRequested'
+ WHERE s.initiative_id = $1 AND s.status = 'active'
+"""
+"""Sites with something for a person to do, read as people read it (the inbox, and the moves
+awaiting the state's approval): open tasks not assigned to the state, PD sessions only once their
+day has come; stage moves asked for and not yet decided."""
 
 
 @dataclass
@@ -56,13 +81,21 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cache_for(sites: int, workers: int) -> int:
+    """Workflows each worker process keeps cached: a site and its coaching cycle each, spread
+    over the processes, with room for the groups (never below the SDK's 1,000). Below that, at
+    1,000 sites on two processes, workflows were pushed out and replayed whole at every task."""
+    return max(1000, 3 * sites // workers)
+
+
 class WorkerProcess:
     """A worker in its own process (python -m MODULE) with ROLLOUT_* settings."""
 
     def __init__(self, module: str, address: str, queue: str, database_url: str | None,
-                 log: Path) -> None:
+                 log: Path, cached: int = 1000) -> None:
         env = {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": address, "ROLLOUT_TASK_QUEUE": queue,
-               "ROLLOUT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+               "ROLLOUT_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+               "ROLLOUT_MAX_CACHED_WORKFLOWS": str(cached)}
         if database_url:
             env["ROLLOUT_DATABASE_URL"] = database_url
         self._log = log.open("ab")
@@ -81,9 +114,9 @@ class WorkerGroup:
     """`count` worker processes polling one task queue, as `rollout up --workers N` runs them."""
 
     def __init__(self, module: str, address: str, queue: str, database_url: str | None,
-                 log: Path, count: int) -> None:
+                 log: Path, count: int, cached: int = 1000) -> None:
         self.workers = [WorkerProcess(module, address, queue, database_url,
-                                      log.with_name(f"{log.stem}-{n}{log.suffix}"))
+                                      log.with_name(f"{log.stem}-{n}{log.suffix}"), cached)
                         for n in range(count)]
 
     def stop(self) -> float:
@@ -91,9 +124,14 @@ class WorkerGroup:
         return max(worker.stop() for worker in self.workers)
 
 
-async def run_ours(client: Client, sites: int, queue: str, speedup: float, round_s: float,
-                   answer_concurrency: int, initiative_id: str, progress,
+async def run_ours(client: Client, pool: asyncpg.Pool, sites: int, queue: str, speedup: float,
+                   round_s: float, answer_concurrency: int, initiative_id: str, progress,
                    pace: str = "sprint") -> Phase:
+    """Launch, then rounds of: read the board and the inbox, set answering the sites the inbox
+    names (without waiting for the answers: a round never waits for the slowest site), until
+    every site has completed. Reading every site's state from its workflow each round (as
+    the demo does) costs a query per site per round, which at 1,000 sites outweighed the
+    rollouts themselves; the board and inbox are two SQL reads of the projections."""
     plan = benchmark_plan(sites, initiative_id, pace)
     started = time.monotonic()
     handle = await client.start_workflow(
@@ -106,17 +144,42 @@ async def run_ours(client: Client, sites: int, queue: str, speedup: float, round
         async with gate:
             await sim.answer_site(site_id)
 
+    swept, answering = 0.0, {}
     while True:
-        status = await handle.query(InitiativeWorkflow.status)
-        done = sum(p.status in ("completed", "cancelled") for p in status.sites.values())
+        board = {r["site_id"]: r["status"] for r in await pool.fetch(BOARD, initiative_id)}
+        done = sum(status in ("completed", "cancelled") for status in board.values())
         progress(done, sites)
-        if all_finished(status):
+        if done == sites:
             break
-        await asyncio.gather(*(answer(s) for s, p in status.sites.items() if p.status == "active"))
+        active = [site for site, status in board.items() if status == "active"]
+        if time.monotonic() - swept > SWEEP_S:
+            chosen, swept = active, time.monotonic()
+        else:
+            chosen = await _waiting_on_people(client, pool, initiative_id, active)
+        for site in chosen:
+            if site not in answering:  # a site already being answered is not queued twice
+                answering[site] = asyncio.create_task(answer(site))
         await asyncio.sleep(round_s)
+        for site in [s for s, task in answering.items() if task.done()]:
+            answering.pop(site).result()
+    await asyncio.gather(*answering.values())
     await handle.result()
     wall = time.monotonic() - started
     return Phase(sites, wall, sites / wall)
+
+
+async def _waiting_on_people(client: Client, pool: asyncpg.Pool, initiative_id: str,
+                             active: list[str]) -> list[str]:
+    """The active sites the inbox names; all of them when today's date cannot be read."""
+    if not active:
+        return []
+    handle = client.get_workflow_handle(site_workflow_id(initiative_id, active[0]))
+    try:
+        today: date = (await handle.query(SiteRolloutWorkflow.status)).school_today
+    except RPCError:
+        return active
+    waiting = {r["site_id"] for r in await pool.fetch(WAITING_ON_PEOPLE, initiative_id, today)}
+    return [s for s in active if s in waiting]
 
 
 async def run_bare(client: Client, site_scripts: list[Script], queue: str, progress) -> Phase:

@@ -34,6 +34,10 @@ class Settings(BaseModel):
     max_concurrent_workflow_tasks: int = Field(default=100, ge=1, le=1000)
     max_concurrent_activities: int = Field(default=100, ge=1, le=1000)
     """Per worker process; activities wait mostly on PostgreSQL."""
+    max_cached_workflows: int = Field(default=1000, ge=0, le=100_000)
+    """Workflows a worker process keeps in memory between their tasks (the SDK's default). One
+    pushed out is replayed from its whole history at its next task: keep it above the sites,
+    coaching cycles and groups one process serves (README, "Worker tuning")."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """PostgreSQL connections per process."""
 
