@@ -4,7 +4,7 @@ Seen on the dev server restarting while people submit (1 run in about 7 of the r
 Update accepted just before the server stopped has its acceptance sent again by the worker after
 the restart; the server refuses that workflow task ("BadUpdateWorkflowExecutionMessage … received
 *update.Acceptance message while in state Accepted") on every attempt, and the site stops. The
-remedy Temporal documents for a workflow task that cannot complete is a reset: the run is replayed
+remedy Temporal offers for a workflow task that cannot complete is a reset: the run is replayed
 up to its last completed workflow task and the signals and Updates that arrived after it are
 applied again, once. Nothing of ours is lost: activities record events idempotently, the site's
 progress signal is versioned and a repeated control is refused by the domain.
