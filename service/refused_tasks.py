@@ -6,10 +6,12 @@ the restart; the server refuses that workflow task ("BadUpdateWorkflowExecutionM
 *update.Acceptance message while in state Accepted") on every attempt, and the site stops. The
 remedy Temporal offers for a workflow task that cannot complete is a reset: the run is replayed
 up to its last completed workflow task and the signals and Updates that arrived after it are
-applied again, once. Nothing of ours is lost: activities record events idempotently, the site's
-progress signal is versioned and a repeated control is refused by the domain.
+applied again, once. Nothing of ours is lost or contradicted, because the reset is made only
+when the task it runs again had recorded nothing yet; a signal sent again is harmless (the
+site's progress signal is versioned, a repeated control is refused by the domain).
 
-Only this cause is repaired automatically; any other failing workflow task is a bug to look at.
+Only this cause is repaired automatically, and only when the task a reset would run again had
+not yet scheduled an activity (`safe_reset_point`); anything else is logged for a person.
 Temporal resets even a run that is already closed, so a second reset of the same run would throw
 away the first one's progress: a repair pass holds a PostgreSQL advisory lock (several workers,
 one repairer at a time) and resets a run only while Temporal still describes it as running.
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 import structlog
 from temporalio.api.enums.v1 import EventType, ResetReapplyType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -94,24 +98,43 @@ async def reset_refused_run(client: Client, workflow_id: str, run_id: str,
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
         return None  # already reset (visibility lags a little behind)
-    history = await handle.fetch_history()
-    completed = [e.event_id for e in history.events
-                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
-    if not completed:
-        bound.error("workflow task refused before any completed; cannot reset, look at it")
+    point = safe_reset_point((await handle.fetch_history()).events)
+    if point is None:
+        bound.error("a workflow task Temporal refused cannot be reset safely: the task a reset "
+                    "would run again may already have recorded events; look at its history")
         return None
     reason = (f"Temporal refused this workflow's task ({cause}); reset to the last completed "
-              f"task (event {completed[-1]}) so signals and Updates after it apply once")
+              f"task (event {point}) so signals and Updates after it apply once")
     request = ResetWorkflowExecutionRequest(
         namespace=client.namespace,
         workflow_execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id),
-        reason=reason, workflow_task_finish_event_id=completed[-1],
-        request_id=str(uuid.uuid5(_RESET_IDS, f"{run_id}:{completed[-1]}")),
+        reason=reason, workflow_task_finish_event_id=point,
+        request_id=str(uuid.uuid5(_RESET_IDS, f"{run_id}:{point}")),
         reset_reapply_type=ResetReapplyType.RESET_REAPPLY_TYPE_ALL_ELIGIBLE, identity=identity)
     response = await client.workflow_service.reset_workflow_execution(request)
-    bound.warning("reset a workflow whose task Temporal refused", reset_to_event=completed[-1],
+    bound.warning("reset a workflow whose task Temporal refused", reset_to_event=point,
                   new_run_id=response.run_id)
-    return Repair(workflow_id, run_id, completed[-1], response.run_id)
+    return Repair(workflow_id, run_id, point, response.run_id)
+
+
+def safe_reset_point(events: Sequence[HistoryEvent]) -> int | None:
+    """The last completed workflow task, when resetting to it cannot redo recorded work.
+
+    A reset runs that task again at a new time, so its decisions come out with new timestamps.
+    If it scheduled an activity, the activity may already have recorded the first version of
+    those decisions, and the new ones would contradict the event store (seen in CI: "expected
+    version 27, but it is at version 31 (#28 holds a different event)"). Then: None, a person.
+    The histories that reach this point could not be replayed from their own refused task
+    either: Temporal wrote the Update's acceptance after the commands of the task that accepted
+    it, which the SDK refuses as nondeterministic."""
+    completed = [e.event_id for e in events
+                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+    if not completed:
+        return None
+    if any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+           and e.event_id > completed[-1] for e in events):
+        return None
+    return completed[-1]
 
 
 def _quoted(value: str) -> str:

@@ -10,19 +10,20 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.worker import Worker
 
 from devstack.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
-from service.refused_tasks import repair_refused, reset_refused_run
+from service.refused_tasks import repair_refused, reset_refused_run, safe_reset_point
 from service.temporal import WORKFLOWS, connect
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
 CAPTURED = Path(__file__).parent / "captured" / "update-acceptance-refused.db.xz"
 QUEUE, SITE = "restart-988eb0", "site-rollout:restart-17516a:fault-0016-sd"
 STUCK_RUN = "cdd5a60c-e5ed-42b3-b872-9a5bd6aa4d01"
 UPDATE_ID = "43f9529d-9890-45de-9a05-66837c9d1039"
+RECORDED_AFTER = Path(__file__).parent / "captured" / "recorded-work-after-acceptance.json"
 
 
 @pytest.fixture
@@ -38,11 +39,16 @@ def captured_server(tmp_path):
         server.stop()
 
 
+@pytest.mark.asyncio
+@pytest.mark.postgres
+@pytest.mark.temporal
 async def test_a_site_stuck_on_a_refused_update_acceptance_is_reset_and_goes_on(captured_server,
                                                                                  database):
     pool, _ = database
     client = await connect(captured_server.address)
     stuck = await client.get_workflow_handle(SITE, run_id=STUCK_RUN).describe()
+    history = await client.get_workflow_handle(SITE, run_id=STUCK_RUN).fetch_history()
+    assert safe_reset_point(history.events) == 10, "nothing was scheduled after event 10"
     assert stuck.raw_description.workflow_execution_info.search_attributes.indexed_fields, \
         "the captured site no longer reports its refused task"
 
@@ -55,7 +61,7 @@ async def test_a_site_stuck_on_a_refused_update_acceptance_is_reset_and_goes_on(
         "a run already reset was reset again (Temporal resets closed runs too)"
 
     async with Worker(client, task_queue=QUEUE, workflows=WORKFLOWS):
-        events = await _events_once_it_moves_on(client, repairs[0].new_run_id)
+        events = await _events_once_it_moves_on(client, repairs[0])
     accepted = [e for e in events
                 if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
                 and e.workflow_execution_update_accepted_event_attributes.protocol_instance_id
@@ -67,16 +73,26 @@ async def test_a_site_stuck_on_a_refused_update_acceptance_is_reset_and_goes_on(
     assert failed == [], f"workflow tasks still fail after the reset: events {failed}"
 
 
-async def _events_once_it_moves_on(client, run_id: str, within_s: float = 60.0):
+async def _events_once_it_moves_on(client, repair, within_s: float = 60.0):
     """The new run's history once the site has asked for its next activity (the recording of the
     accepted submission), which it can only do after completing workflow tasks again."""
-    handle = client.get_workflow_handle(SITE, run_id=run_id)
+    handle = client.get_workflow_handle(SITE, run_id=repair.new_run_id)
+    after = repair.reset_to_event
     deadline = asyncio.get_running_loop().time() + within_s
     while True:
         events = (await handle.fetch_history()).events
         if any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-               and e.event_id > 10 for e in events):
+               and e.event_id > after for e in events):
             return events
         assert asyncio.get_running_loop().time() < deadline, \
             f"the site did not move on within {within_s:.0f} s of its reset"
         await asyncio.sleep(0.5)
+
+
+def test_a_refused_task_after_recorded_work_is_left_for_a_person():
+    """The CI run's site: the task that accepted the Update also scheduled `record_events`, which
+    recorded its events before the next task was refused. A reset would decide them again at a
+    new time and contradict the store, so no automatic reset."""
+    history = WorkflowHistory.from_json("site-rollout:restart-211144:fault-0005-sd",
+                                        RECORDED_AFTER.read_text())
+    assert safe_reset_point(history.events) is None
