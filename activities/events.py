@@ -2,6 +2,8 @@
 
 Event ids are derived from stream and sequence, so a retried batch is recognised and stored once;
 the same transaction updates the live read models (task inbox, notification outbox, stage board).
+A workflow reset to an earlier task decides that task's events again, at a later time: the events
+it stored the first time stand, and come back in the result for the workflow to adopt.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class RecordResult(BaseModel):
     appended: int
     duplicates: int
     version: int
+    adopted: list[Event] = []
+    """What the workflow stored at these numbers before (the batch is a re-decision of them)."""
 
 
 class EventRecorder:
@@ -41,4 +45,9 @@ class EventRecorder:
             raise ApplicationError(str(conflict), type="ConcurrencyError", non_retryable=True) from None
         if result.duplicates:
             activity.logger.info("batch for %s already stored (retry)", request.stream_id)
-        return RecordResult(appended=result.appended, duplicates=result.duplicates, version=result.version)
+        if result.adopted:
+            activity.logger.warning(
+                "%s decided #%d-#%d again (its workflow was reset); the stored events stand",
+                request.stream_id, result.adopted[0].sequence, result.adopted[-1].sequence)
+        return RecordResult(appended=result.appended, duplicates=result.duplicates,
+                            version=result.version, adopted=list(result.adopted))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Callable
 
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -62,8 +63,10 @@ class SimulatedDistricts:
         self._memory: dict[str, SiteMemory] = defaultdict(SiteMemory)
         self.updates_sent = 0
 
-    async def answer_site(self, site_id: str) -> int:
-        """Answer every open task of one site; return how many answers were sent."""
+    async def answer_site(self, site_id: str, *, approve_moves: bool = True,
+                          holding: Callable[[OpenTask], bool] | None = None) -> int:
+        """Answer every open task of one site (but those `holding` says a team sits on), and as
+        the state approve a move it asks for; return how many answers were sent."""
         handle = self._client.get_workflow_handle(site_workflow_id(self._initiative_id, site_id))
         try:
             status: SiteStatus = await handle.query(SiteRolloutWorkflow.status)
@@ -72,13 +75,13 @@ class SimulatedDistricts:
         if status.status != "active":
             return 0
         sent = 0
-        if status.pending_move is not None:
+        if status.pending_move is not None and approve_moves:
             sent += await self._send(handle.execute_update(
                 SiteRolloutWorkflow.decide_stage_move,
                 StageDecisionRequest(actor=STATE_ADMIN, site_id=site_id, decision="approve",
                                      to_stage=status.pending_move, reason="Evidence reviewed")))
         for task in status.open_tasks:
-            request = self._answer(site_id, status, task)
+            request = None if holding and holding(task) else self._answer(site_id, status, task)
             if request is None:
                 continue
             update = (SiteRolloutWorkflow.submit_assessment if isinstance(request, SubmitAssessmentRequest)

@@ -11,7 +11,7 @@ not cross-checked rather than as failures.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import asyncpg
 from pydantic import ValidationError
@@ -19,7 +19,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.events import RecordEventsInput
+from activities.events import RecordEventsInput, RecordResult
 from domain.events import Event
 from store.codec import EVENT_COLUMNS, event_from_row
 from store.eventstore import EventStore
@@ -66,25 +66,43 @@ async def verify_chains(pool: asyncpg.Pool, streams: Iterable[str]) -> list[Find
 
 async def decided_events(client: Client, workflow_id: str) -> dict[str, dict[int, Event]]:
     """Events each run of a workflow sent to the event store, by stream and version (all runs,
-    newest back to the first, following continue-as-new)."""
-    converter = client.data_converter.payload_converter
+    newest back to the first, following continue-as-new). Where the store answered a batch with
+    events the workflow had stored before (it decided a reset task again), those are what it
+    adopted, and so what it decided."""
     decided: dict[str, dict[int, Event]] = {}
     run_id: str | None = None
     while True:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-        for e in history.events:
-            if e.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-                continue
-            attributes = e.activity_task_scheduled_event_attributes
-            if attributes.activity_type.name != "record_events":
-                continue
-            (batch,) = converter.from_payloads(attributes.input.payloads, [RecordEventsInput])
-            for event in batch.events:
-                decided.setdefault(event.stream_id, {})[event.sequence] = event
+        for batch, result in _recorded_batches(client, history.events):
+            stream = decided.setdefault(batch.stream_id, {})
+            if result is not None and result.adopted:
+                for event in batch.events:
+                    stream.pop(event.sequence, None)
+            for event in (result.adopted if result is not None and result.adopted else batch.events):
+                stream[event.sequence] = event
         run_id = history.events[0].workflow_execution_started_event_attributes \
             .continued_execution_run_id or None
         if run_id is None:
             return decided
+
+
+def _recorded_batches(client: Client, events) -> Iterator[tuple[RecordEventsInput, RecordResult | None]]:
+    """Each `record_events` batch of a run with its result (None while it has none), in order."""
+    converter = client.data_converter.payload_converter
+    batches: dict[int, RecordEventsInput] = {}
+    for e in events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = e.activity_task_scheduled_event_attributes
+            if attributes.activity_type.name == "record_events":
+                (batches[e.event_id],) = converter.from_payloads(attributes.input.payloads,
+                                                                 [RecordEventsInput])
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed = e.activity_task_completed_event_attributes
+            if completed.scheduled_event_id in batches:
+                (result,) = converter.from_payloads(completed.result.payloads, [RecordResult])
+                yield batches.pop(completed.scheduled_event_id), result
+    for batch in batches.values():
+        yield batch, None
 
 
 async def compare(pool: asyncpg.Pool, stream_id: str, decided: dict[int, Event]) -> list[Finding]:

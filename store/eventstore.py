@@ -3,7 +3,9 @@
 An append is one transaction that locks the stream's row, checks the expected version, inserts the
 events with their hash-chain links and updates the live projections, so a read model never shows
 an event the store does not hold, nor misses one it does. Event ids derive from stream and
-sequence, so a retried batch is recognised by content and stored once.
+sequence, so a retried batch is recognised by content and stored once. A batch that differs from
+events its own workflow stored at those numbers is that workflow deciding steps again (a reset
+re-ran the task that decided them): the stored events stand and are handed back to adopt.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class AppendResult:
     appended: int
     duplicates: int
     version: int
+    adopted: tuple[Event, ...] = ()
+    """When the batch differs from what its own workflow stored after the batch's expected
+    version: all of that, for the workflow to adopt; nothing of the batch is stored."""
 
 
 class EventStore:
@@ -51,7 +56,10 @@ class EventStore:
             if version < expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             contents = _contents(events, round_tripped)
-            duplicates = await _match_stored(conn, stream_id, expected_version, version, contents)
+            duplicates, adopted = await _match_stored(conn, stream_id, expected_version, version,
+                                                      contents, workflow_id)
+            if adopted:
+                return AppendResult(appended=0, duplicates=0, version=version, adopted=adopted)
             fresh = list(zip(events, contents))[duplicates:]
             if not fresh:
                 return AppendResult(appended=0, duplicates=duplicates, version=version)
@@ -143,19 +151,22 @@ def _contents(events: Sequence[Event], round_tripped: list) -> list[dict]:
 
 
 async def _match_stored(conn: asyncpg.Connection, stream_id: str, expected: int, version: int,
-                        contents: list[dict]) -> int:
-    """How many leading events of the batch are already stored; any that differ mean a conflict."""
+                        contents: list[dict], workflow_id: str | None) -> tuple[int, tuple[Event, ...]]:
+    """How many leading events of the batch are already stored. If some differ and the batch's
+    own workflow wrote everything stored after `expected`, it decided those steps again: all of
+    them are handed back. From any other writer they are a conflict."""
     if version == expected:
-        return 0
+        return 0, ()
     rows = await conn.fetch(
         f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
-        "AND stream_version <= $3 ORDER BY stream_version", stream_id, expected,
-        expected + len(contents))
-    for row, wanted in zip(rows, contents):
-        if row_content(row) != wanted:
-            raise ConcurrencyError(stream_id, expected, version,
-                                   f"#{row['stream_version']} holds a different event")
-    return len(rows)
+        "ORDER BY stream_version", stream_id, expected)
+    differing = [row for row, wanted in zip(rows, contents) if row_content(row) != wanted]
+    if not differing:
+        return min(len(rows), len(contents)), ()
+    if workflow_id is not None and all(row["workflow_id"] == workflow_id for row in rows):
+        return 0, tuple(event_from_row(row) for row in rows)
+    raise ConcurrencyError(stream_id, expected, version,
+                           f"#{differing[0]['stream_version']} holds a different event")
 
 
 _INSERT = (

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.site_group import SiteGroupWorkflow
     from workflows.site_rollout import SiteRolloutWorkflow
     from workflows.site_rollout import _control_command as site_control_command
+    from workflows.recording import ADOPT_STORED_PATCH
     from workflows.relay import RELAY_PATCH, closed_target
     from workflows.update_checks import check_storable, refusing_invalid, require_request
 
@@ -247,11 +248,13 @@ class InitiativeWorkflow:
         events = agg.decide(self._carry.state, command)
         if not events:
             return
-        self._carry.state = agg.fold(events, self._carry.state)
-        await workflow.execute_activity_method(
+        before, self._carry.state = self._carry.state, agg.fold(events, self._carry.state)
+        result = await workflow.execute_activity_method(
             EventRecorder.record_events,
             RecordEventsInput(stream_id=events[0].stream_id, expected_version=events[0].sequence - 1,
                               events=events, workflow_id=workflow.info().workflow_id), **RECORD)
+        if result.adopted and workflow.patched(ADOPT_STORED_PATCH):
+            self._carry.state = agg.fold(result.adopted, before)
 
     def _control_command(self, request: ControlRequest) -> agg.ControlInitiative:
         return agg.ControlInitiative(at=self._now(), actor=request.actor, action=request.action,

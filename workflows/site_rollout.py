@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         OpenTask, SiteProgress, SiteRolloutInput, SiteStatus, StageDecisionRequest, StepDone,
         SubmitAssessmentRequest, UpdateOutcome,
     )
+    from workflows.recording import ADOPT_STORED_PATCH
+    from workflows.relay import closed_target
     from workflows.update_checks import (
         check_figures, check_storable, refusing_invalid, require_request,
     )
@@ -46,6 +48,11 @@ RUN_EVENT_BUDGET = 2_000
 """A run this long continues as new even inside a stage that lasts years (the server's own
 suggestion comes much later), so every run replays quickly."""
 COACHING_STEP_DAYS = {"plan": 3, "observe": 8, "debrief": 12}
+FINISHED_CYCLE_PATCH = "record-a-cycle-that-finished-before-its-withdrawal"
+"""workflow.patched id: a coaching cycle that finished by itself in the moment its site changed
+stage is recorded as completed; before, the withdrawal signal sent to the closed cycle failed the
+site's workflow (ExternalWorkflowExecutionNotFound). Runs recorded before the patch replay as
+they ran."""
 
 
 @workflow.defn
@@ -250,7 +257,8 @@ class SiteRolloutWorkflow:
             return
         outcome: CycleOutcome = self._cycle.result()
         self._cycle, self._routine.active_cycle = None, None
-        if outcome.withdrawn or self._state.coaching_cycles.get(outcome.cycle_id, True):
+        if outcome.withdrawn or self._state.coaching_cycles.get(outcome.cycle_id, True) or \
+                self._state.status != "active":  # a finished rollout's record ends with it
             return
         await self._execute([cmd.CompleteCoachingCycle(
             at=self._now(), actor=SYSTEM, cycle_id=outcome.cycle_id,
@@ -258,10 +266,22 @@ class SiteRolloutWorkflow:
             feedback_given=outcome.feedback_given)])
 
     async def _withdraw_cycle(self) -> None:
-        """A stage change or the end of the rollout closes a cycle still under way."""
+        """A stage change or the end of the rollout closes a cycle still under way; a cycle
+        that finished by itself first (its last step answered just before) is recorded as
+        completed instead of being sent a withdrawal it can no longer receive."""
         if self._cycle is None:
             return
-        await self._cycle.signal(CoachingCycleWorkflow.withdraw)
+        if self._cycle.done() and workflow.patched(FINISHED_CYCLE_PATCH):
+            await self._record_finished_cycles()
+            return
+        try:
+            await self._cycle.signal(CoachingCycleWorkflow.withdraw)
+        except ApplicationError as failure:
+            if not (closed_target(failure) and workflow.patched(FINISHED_CYCLE_PATCH)):
+                raise
+            await self._cycle  # it finished while the withdrawal was on its way
+            await self._record_finished_cycles()
+            return
         await self._cycle
         self._cycle, self._routine.active_cycle = None, None
 
@@ -276,33 +296,38 @@ class SiteRolloutWorkflow:
     # --- recording --------------------------------------------------------------------------
 
     async def _execute(self, commands: list) -> list[Event]:
-        """Decide each command in turn, fold the events, and record them in one batch."""
-        events: list[Event] = []
+        """Decide each command in turn, fold the events, and record them in one batch; the
+        events that stand (see `_record`)."""
+        before, events = self._state, []
         for command in commands:
             new = decide(self._state, command)
             self._state = fold(new, self._state)
             events += new
-        await self._record(events)
-        return events
+        return await self._record(events, before)
 
     async def _fold_and_record(self, events: list[Event]) -> None:
-        self._state = fold(events, self._state)
-        await self._record(events)
+        before, self._state = self._state, fold(events, self._state)
+        await self._record(events, before)
 
-    async def _record(self, events: list[Event]) -> None:
+    async def _record(self, events: list[Event], before: SiteRolloutState) -> list[Event]:
+        """Record the batch. If this task ran before (a reset re-ran it) and stored different
+        events at these numbers then, those stand: the state is folded from them instead."""
         if not events:
-            return
-        await workflow.execute_activity_method(
+            return events
+        result = await workflow.execute_activity_method(
             EventRecorder.record_events,
             RecordEventsInput(stream_id=self._state.stream_id, expected_version=events[0].sequence - 1,
                               events=events, workflow_id=workflow.info().workflow_id),
             **RECORD)
+        if result.adopted and workflow.patched(ADOPT_STORED_PATCH):
+            events, self._state = result.adopted, fold(result.adopted, before)
         if any(e.type in ("AssessmentSubmitted", "PdSessionScheduled", "StageMoveApproved")
                for e in events):
             self._needs_evaluation = True
         if self._set.search_attributes and any(e.type == "StageEntered" for e in events):
             workflow.upsert_search_attributes([sa.ROLLOUT_STAGE.value_set(self._state.stage.value)])
         await self._report_progress()
+        return events
 
     async def _report_progress(self) -> None:
         progress = self._progress()

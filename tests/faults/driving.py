@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-from temporalio.client import RPCTimeoutOrCancelledError, WorkflowHandle
+from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle
 from temporalio.service import RPCError
 
 from domain.stages import Stage
-from service.playthrough import all_finished
+from domain.plan import Plan
+from service.playthrough import all_finished, launch, simulate
 from service.simulation import SimulatedDistricts
+from tests.workflows.harness import STATE_ADMIN
 from workflows.initiative import InitiativeWorkflow
-from workflows.models import InitiativeStatus
+from workflows.models import InitiativeOptions, InitiativeStatus
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 
@@ -122,3 +124,17 @@ def reached(stage: Stage, share: float) -> Callable[[InitiativeStatus], bool]:
 
 def _due(last: tuple[int, float] | None, version: int, now: float, revisit_s: float) -> bool:
     return last is None or last[0] != version or now - last[1] >= revisit_s
+
+
+async def launch_until(client: Client, plan: Plan, queue: str, speedup: float,
+                       until: Callable[[InitiativeStatus], bool]
+                       ) -> tuple[WorkflowHandle, SimulatedDistricts, Progress]:
+    """Launch the plan with compressed time and drive it until `until` holds while the rollout
+    is still under way: the moment for a fault."""
+    handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
+                          options=InitiativeOptions(speedup=speedup))
+    sim, progress = simulate(client, plan), Progress()
+    await drive(handle, sim, within_s=300, progress=progress, until=until)
+    assert progress.last is not None and until(progress.last) and \
+        not all_finished(progress.last), progress.summary()
+    return handle, sim, progress

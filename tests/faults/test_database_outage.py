@@ -19,17 +19,16 @@ from devstack.ports import free_port
 from devstack.postgres import LocalPostgres
 from domain.actors import Role
 from domain.stages import Stage
-from service.playthrough import all_finished, launch, simulate
+from service.playthrough import all_finished
 from store import tokens
-from tests.faults.driving import Progress, drive, reached
+from tests.faults.driving import drive, launch_until, reached
 from tests.faults.figures import record
 from tests.faults.histories import retried_activities
 from tests.faults.ledger import audit
 from tests.faults.light_plan import light_plan
 from tests.faults.processes import ApiProcess, WorkerProcess
-from tests.workflows.harness import STATE_ADMIN, fresh_database
+from tests.workflows.harness import fresh_database
 from workflows.ids import site_workflow_id
-from workflows.models import InitiativeOptions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
@@ -83,12 +82,8 @@ async def test_a_database_outage_mid_rollout_loses_nothing_and_the_api_says_503(
         api = ApiProcess(temporal_dev.address, dsn, free_port(), tmp_path / "api.log")
         async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
             await wait_for_api(http, api)
-            handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
-                                  options=InitiativeOptions(speedup=SPEEDUP))
-            sim, progress = simulate(client, plan), Progress()
-            await drive(handle, sim, within_s=300, progress=progress,
-                        until=reached(Stage.INSTALLATION, 0.25))
-            assert progress.last is not None and not all_finished(progress.last), progress.summary()
+            handle, sim, progress = await launch_until(client, plan, queue, SPEEDUP,
+                                                       reached(Stage.INSTALLATION, 0.25))
             driving = asyncio.create_task(drive(handle, sim, within_s=600, progress=progress))
 
             await asyncio.to_thread(server.stop)

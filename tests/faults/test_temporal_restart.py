@@ -4,11 +4,10 @@ resumes from the persisted histories and completes with nothing lost or twice.
 
 In about 1 run in 7 an Update accepted just before the server stopped has its acceptance sent
 again after the restart and Temporal refuses that site's workflow task on every attempt. The
-worker's watchdog (service/refused_tasks.py) resets such a site when that is safe, and the
-figures say how many; when the task that accepted the Update had already scheduled the
-recording of its decisions, no reset is safe and the site stays stopped (a CI run on a fresh
-clone hit that on 4 sites). Until that case is handled this test stays out of the default run:
-`bash scripts/test -m slow tests/faults/test_temporal_restart.py`."""
+worker's watchdog (service/refused_tasks.py) resets such a site to its last completed task, and
+the figures say how many. When that task had already recorded its events, the reset decides them
+again at a later time; the store keeps the first record and the site adopts it
+(workflows/recording.py; made on purpose in tests/faults/test_reset_rerun.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ from tests.faults.processes import WorkerProcess
 from tests.workflows.harness import STATE_ADMIN
 from workflows.models import InitiativeOptions
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal, pytest.mark.slow]
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
 SITES = 40
 RESTARTS = 2

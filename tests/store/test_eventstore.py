@@ -70,6 +70,42 @@ async def test_a_retry_that_overlaps_the_stored_events_appends_only_the_rest(sto
     assert (result.appended, result.duplicates, result.version) == (1, 2, 3)
 
 
+async def test_a_step_its_own_workflow_decides_again_gets_the_stored_events_back(store, pool):
+    """A reset re-runs a workflow task: its batch comes out with another time and task, and the
+    stored record stands; the workflow is handed everything it stored after that version."""
+    initiative = unique("pbis")
+    stream_id = ev.site_stream(initiative, "adams")
+    first, then = unique("t-first"), unique("t-then")
+    await store.append(stream_id, enrollment(initiative, "adams"), expected_version=0, workflow_id="wf-a")
+    await store.append(stream_id, task(stream_id, 2, first), expected_version=2, workflow_id="wf-a")
+    await store.append(stream_id, task(stream_id, 3, then), expected_version=3, workflow_id="wf-a")
+    chain_before = await pool.fetch("SELECT hash FROM events WHERE stream_id = $1 ORDER BY "
+                                    "stream_version", stream_id)
+
+    again = await store.append(stream_id, task(stream_id, 2, unique("t-again")), expected_version=2,
+                               workflow_id="wf-a")
+
+    assert (again.appended, again.duplicates, again.version) == (0, 0, 4)
+    assert [e.payload.task_id for e in again.adopted] == [first, then]
+    assert list(again.adopted) == (await store.read_stream(stream_id))[2:]
+    assert await pool.fetch("SELECT hash FROM events WHERE stream_id = $1 ORDER BY "
+                            "stream_version", stream_id) == chain_before
+    assert await store.verify(stream_id) is None
+    assert await pool.fetchval("SELECT count(*) FROM tasks WHERE stream_id = $1", stream_id) == 2
+
+
+async def test_a_different_batch_from_another_writer_is_still_a_conflict(store):
+    initiative = unique("pbis")
+    stream_id = ev.site_stream(initiative, "adams")
+    await store.append(stream_id, enrollment(initiative, "adams"), expected_version=0, workflow_id="wf-a")
+    await store.append(stream_id, task(stream_id, 2, unique("t")), expected_version=2, workflow_id="wf-a")
+    for writer in ("wf-b", None):
+        with pytest.raises(ConcurrencyError, match="#3 holds a different event"):
+            await store.append(stream_id, task(stream_id, 2, unique("t")), expected_version=2,
+                               workflow_id=writer)
+    assert await store.stream_version(stream_id) == 3
+
+
 async def test_concurrent_writers_with_the_same_expected_version_have_one_winner(store, pool):
     initiative = unique("pbis")
     stream_id = ev.site_stream(initiative, "adams")
