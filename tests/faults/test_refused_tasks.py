@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.worker import Worker
 
 from devstack.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
-from service.refused_tasks import repair_refused, reset_refused_run, reset_point
+from service.refused_tasks import (
+    NONDETERMINISM, mismatched_event, repair_refused, reset_point, reset_refused_run,
+)
 from service.temporal import WORKFLOWS, connect
 
 
@@ -22,6 +25,7 @@ CAPTURED = Path(__file__).parent / "captured" / "update-acceptance-refused.db.xz
 QUEUE, SITE = "restart-988eb0", "site-rollout:restart-17516a:fault-0016-sd"
 STUCK_RUN = "cdd5a60c-e5ed-42b3-b872-9a5bd6aa4d01"
 UPDATE_ID = "43f9529d-9890-45de-9a05-66837c9d1039"
+MISMATCHED = Path(__file__).parent / "captured" / "replay-mismatch-after-a-kill.json"
 
 
 @pytest.fixture
@@ -86,3 +90,15 @@ async def _events_once_it_moves_on(client, repair, within_s: float = 60.0):
             f"the site did not move on within {within_s:.0f} s of its reset"
         await asyncio.sleep(0.5)
 
+
+
+def test_a_site_whose_replay_does_not_match_is_reset_to_the_task_before_the_mismatch():
+    """The CI run's stuck site (tests/faults/captured/README.md): task 37 ran with the time of
+    task 32 and started a timer (event 39); replayed with its recorded time it sends reminders
+    first, so every attempt fails. Resetting to the last completed task would replay task 37
+    again; the reset goes to the task before it (completed at 38), which then runs afresh."""
+    history = WorkflowHistory.from_json("site-rollout:crash-ad458e:fault-0119-sd",
+                                        MISMATCHED.read_text())
+    assert mismatched_event(history.events) == 39
+    assert reset_point(history.events, NONDETERMINISM) == 38
+    assert reset_point(history.events) == 49, "a protocol slip's point: the last completed task"

@@ -21,6 +21,7 @@ from devstack.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
 from domain.stages import Stage
 from service.playthrough import all_finished, launch, simulate
+from service.refused_tasks import RESET_LOGGED
 from service.temporal import connect
 from tests.faults.driving import Progress, drive, reached
 from tests.faults.figures import record
@@ -36,7 +37,6 @@ SITES = 40
 RESTARTS = 2
 DOWN_S = 5.0
 SPEEDUP = 7_200.0
-REPAIRED = "reset a workflow whose task Temporal refused"
 
 
 async def test_rollouts_resume_after_the_temporal_server_restarts(database, tmp_path):
@@ -75,7 +75,7 @@ async def test_rollouts_resume_after_the_temporal_server_restarts(database, tmp_
             worker.stop()
         await asyncio.to_thread(server.stop)
     record("temporal restarts", restarts_survived=len(downtimes), server_down_s=downtimes,
-           workers_started=1, refused_tasks_repaired=worker.log.read_text().count(REPAIRED),
+           workers_started=1, refused_tasks_repaired=worker.log.read_text().count(RESET_LOGGED),
            sites_completed=ledger.sites_completed,
            events_stored=ledger.events_stored, events_decided=ledger.events_decided,
            events_lost=ledger.events_lost,
