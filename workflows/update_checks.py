@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from functools import reduce
 from typing import Iterator
 
 from pydantic import ValidationError
@@ -56,7 +57,7 @@ def refusing_invalid() -> Iterator[None]:
         yield
     except ValidationError as problem:
         error = problem.errors()[0]
-        field = ".".join(str(p) for p in error["loc"]) or "request"
+        field = reduce(_field_path, error["loc"], "") or "request"
         value = error.get("input")
         raise refusal(f"{field}: {error['msg'].removeprefix('Value error, ')} (got {shown(value)}).",
                       field, value) from None
@@ -99,7 +100,7 @@ def _nul_at(value: object, path: str = "") -> tuple[str, str] | None:
     items = value.items() if isinstance(value, dict) else enumerate(value) \
         if isinstance(value, (list, tuple)) else ()
     for key, item in items:
-        inner = f"{path}.{key}" if path else str(key)
+        inner = _field_path(path, key)
         if isinstance(key, str) and "\x00" in key:
             return inner, key
         found = _nul_at(item, inner)
@@ -107,3 +108,10 @@ def _nul_at(value: object, path: str = "") -> tuple[str, str] | None:
             return found
     return None
 
+
+def _field_path(path: str, key: object) -> str:
+    """`outcome.notes`; a key a sentence cannot show as it is (a line break, a control
+    character) in brackets as Python writes it: `outcome['a\\nb']`."""
+    if isinstance(key, str) and not key.isprintable():
+        return f"{path}[{key!r}]" if path else f"[{key!r}]"
+    return f"{path}.{key}" if path else str(key)

@@ -64,6 +64,9 @@ def cases(site, task_id):
         ("the engine's own role", submit, SubmitAssessmentRequest(
             actor=SYSTEM, site_id=site, assessment_id="x", assessment=readiness()),
          "claims the system role"),
+        ("a NUL under a key with a line break", complete, CompleteTaskRequest(
+            actor=me, site_id=site, task_id=task_id, outcome={"notes\nmore": "a\x00b"}),
+         "outcome['notes\\nmore'] contains a NUL character, which the record cannot store: 'a\\x00b'."),
     ]
 
 
@@ -80,8 +83,8 @@ async def test_every_kind_of_bad_update_is_rejected_before_history(env, worker):
             await handle.execute_update(update, request)
         rejected.append(name)
         explanation = explain_refusal(refused.value)
-        assert message in explanation, f"{name}: {explanation}"
-    assert len(rejected) == 13
+        assert message in explanation and "\n" not in explanation, f"{name}: {explanation}"
+    assert len(rejected) == 14
     answer = SubmitAssessmentRequest(actor=coordinator(site), site_id=site, assessment_id="r-1",
                                      assessment=readiness(), task_id=readiness_task)
     first = await handle.execute_update(SiteRolloutWorkflow.submit_assessment, answer)
