@@ -117,10 +117,10 @@ async def reset_refused_run(client: Client, workflow_id: str, run_id: str,
         return None  # already reset (visibility lags a little behind)
     point = reset_point((await handle.fetch_history()).events, cause)
     if point is None:
-        bound.error("a workflow task that cannot complete has no completed task to reset to; "
-                    "look at its history")
+        bound.error("a workflow task that cannot complete has no completed task to reset to "
+                    "(or its failure names no mismatched event); look at its history")
         return None
-    reason = (f"Temporal refused this workflow's task ({cause}); reset to completed task "
+    reason = (f"this workflow's task could not complete ({cause}); reset to completed task "
               f"{point} so signals and Updates after it apply once")
     request = ResetWorkflowExecutionRequest(
         namespace=client.namespace,

@@ -74,11 +74,9 @@ async def decided_events(client: Client, workflow_id: str) -> dict[str, dict[int
     while True:
         history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
         for batch, result in _recorded_batches(client, history.events):
+            adopted = result.adopted if result is not None else []
             stream = decided.setdefault(batch.stream_id, {})
-            if result is not None and result.adopted:
-                for event in batch.events:
-                    stream.pop(event.sequence, None)
-            for event in (result.adopted if result is not None and result.adopted else batch.events):
+            for event in adopted or batch.events:
                 stream[event.sequence] = event
         run_id = history.events[0].workflow_execution_started_event_attributes \
             .continued_execution_run_id or None
