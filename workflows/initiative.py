@@ -15,7 +15,6 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import EventRecorder, RecordEventsInput
     from domain import initiative as agg
     from domain.actors import SYSTEM, Role
     from domain.calendar import next_school_day
@@ -23,7 +22,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.events import InitiativeLaunchedPayload
     from domain.plan import Plan
-    from workflows.activity_options import RECORD
     from workflows.clock import SchoolClock
     from workflows.ids import group_workflow_id, site_workflow_id
     from workflows.models import (
@@ -33,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.site_group import SiteGroupWorkflow
     from workflows.site_rollout import SiteRolloutWorkflow
     from workflows.site_rollout import _control_command as site_control_command
-    from workflows.recording import ADOPT_STORED_PATCH
+    from workflows.recording import record
     from workflows.relay import RELAY_PATCH, closed_target
     from workflows.update_checks import check_storable, refusing_invalid, require_request
 
@@ -249,12 +247,9 @@ class InitiativeWorkflow:
         if not events:
             return
         before, self._carry.state = self._carry.state, agg.fold(events, self._carry.state)
-        result = await workflow.execute_activity_method(
-            EventRecorder.record_events,
-            RecordEventsInput(stream_id=events[0].stream_id, expected_version=events[0].sequence - 1,
-                              events=events, workflow_id=workflow.info().workflow_id), **RECORD)
-        if result.adopted and workflow.patched(ADOPT_STORED_PATCH):
-            self._carry.state = agg.fold(result.adopted, before)
+        _, adopted = await record(events, before, agg.fold)
+        if adopted is not None:
+            self._carry.state = adopted
 
     def _control_command(self, request: ControlRequest) -> agg.ControlInitiative:
         return agg.ControlInitiative(at=self._now(), actor=request.actor, action=request.action,

@@ -15,7 +15,6 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.events import EventRecorder, RecordEventsInput
     from activities.pd_scheduling import PdScheduleInput, PdScheduler
     from activities.readiness import ReadinessInput, check_readiness
     from activities.reviews import ReviewInput, hold_review
@@ -29,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.site_state import SiteRolloutState, TaskState
     from domain.stage_work import coaching_every_weeks, entry_tasks, review_every_weeks
     from workflows import search_attributes as sa
-    from workflows.activity_options import PURE, RECORD, SCHEDULE
+    from workflows.activity_options import PURE, SCHEDULE
     from workflows.coaching_cycle import CoachingCycleWorkflow
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
@@ -37,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         OpenTask, SiteProgress, SiteRolloutInput, SiteStatus, StageDecisionRequest, StepDone,
         SubmitAssessmentRequest, UpdateOutcome,
     )
-    from workflows.recording import ADOPT_STORED_PATCH
+    from workflows.recording import record
     from workflows.relay import closed_target
     from workflows.update_checks import (
         check_figures, check_storable, refusing_invalid, require_request,
@@ -314,13 +313,9 @@ class SiteRolloutWorkflow:
         events at these numbers then, those stand: the state is folded from them instead."""
         if not events:
             return events
-        result = await workflow.execute_activity_method(
-            EventRecorder.record_events,
-            RecordEventsInput(stream_id=self._state.stream_id, expected_version=events[0].sequence - 1,
-                              events=events, workflow_id=workflow.info().workflow_id),
-            **RECORD)
-        if result.adopted and workflow.patched(ADOPT_STORED_PATCH):
-            events, self._state = result.adopted, fold(result.adopted, before)
+        events, adopted = await record(events, before, fold)
+        if adopted is not None:
+            self._state = adopted
         if any(e.type in ("AssessmentSubmitted", "PdSessionScheduled", "StageMoveApproved")
                for e in events):
             self._needs_evaluation = True
