@@ -23,11 +23,11 @@ from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
-from devstack.process_exit import leave
-from devstack.settings import Settings, load_settings, redact_dsn
-from service import periodic
-from service.refused_tasks import keep_repairing
-from service.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
+from runtime.process_exit import leave
+from runtime.settings import Settings, load_settings, redact_dsn
+from runtime import periodic
+from runtime.watchdog import keep_repairing
+from runtime.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
 from store import projections
 from store.db import DATABASE_TROUBLE, connect as connect_db
 from store.eventstore import EventStore

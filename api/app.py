@@ -1,5 +1,5 @@
 """The API application: `uvicorn --factory api.app:create_app` (configuration from the ROLLOUT_*
-variables, devstack/settings.py), or `create_app(settings)` from code and tests.
+variables, runtime/settings.py), or `create_app(settings)` from code and tests.
 
 Start-up opens a PostgreSQL pool (migrating the store) and a Temporal client; either may be down
 then and come up later (api/resources.py). OpenAPI at /openapi.json, interactive docs at /docs;
@@ -18,7 +18,7 @@ from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
 from api.routes import audit, board, health, initiatives, sites, tasks, tokens
-from devstack.settings import Settings, load_settings
+from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,

@@ -5,7 +5,7 @@
   told apart;
 - 409 the rollout has finished, or the task is already completed; 422 bad input (pydantic's
   errors with their field paths) or a workflow's refusal (its one sentence, from
-  service/refusals.py);
+  rollouts/refusals.py);
 - 503 PostgreSQL or Temporal cannot be reached. Nothing answers with a traceback.
 """
 
@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from service.rollout_views import StatusUnavailable
-from service.task_actions import ActionFailed
+from rollouts.views import StatusUnavailable
+from rollouts.task_actions import ActionFailed
 
 log = structlog.get_logger("api")
 

@@ -15,8 +15,8 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.errors import DATABASE_DOWN, Unavailable
-from devstack.settings import Settings
-from service.temporal import connect, connection_options
+from runtime.settings import Settings
+from runtime.temporal import connect, connection_options
 from store.db import connect as connect_db
 from store.migrate import migrate
 

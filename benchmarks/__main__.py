@@ -31,9 +31,9 @@ from benchmarks.plans import PACES
 from benchmarks.rollouts import (
     WorkerGroup, cache_for, peak_rss_mib, read_back, replay_rate, run_bare, run_ours)
 from devstack.postgres import LocalPostgres
-from devstack.search_attributes import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
-from service.temporal import connect
+from runtime.temporal import connect
 from store.db import connect as connect_db
 from store.migrate import migrate
 

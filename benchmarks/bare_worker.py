@@ -9,8 +9,8 @@ import signal
 from temporalio.worker import Worker
 
 from benchmarks.bare import BareSiteWorkflow, bare_step
-from devstack.settings import load_settings
-from service.temporal import connect_with
+from runtime.settings import load_settings
+from runtime.temporal import connect_with
 from worker import tuning
 
 

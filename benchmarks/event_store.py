@@ -15,7 +15,7 @@ Measure, with the store full (after ANALYZE, what autovacuum would have done by 
 query at a time over `queries` random sites each:
 - audit_site: a site's full audit, as `rollout audit site` builds it before printing: the
   stream's events in recorded order (`store.audit_queries.stream_events`), the folded state, a
-  summary line per event and the reasons behind every stage move (`service.audit`);
+  summary line per event and the reasons behind every stage move (`audit.wording`);
 - stream_events: that read alone (SQL + parsing the rows into events);
 - read_stream: `EventStore.read_stream` (SQL + parsing), for comparison;
 - sql: the rows of stream_events' SQL alone, unparsed: what the database's share is.
@@ -48,7 +48,7 @@ from rich.table import Table
 from benchmarks.preload import preload
 from benchmarks.site_histories import SiteSpec, site_history, site_spec
 from domain.site_state import fold
-from service.audit import names_in, stage_moves, summarize
+from audit.wording import names_in, stage_moves, summarize
 from store.audit_queries import DEFAULT_LIMIT, stream_events
 from store.codec import EVENT_COLUMNS
 from store.db import connect

@@ -28,8 +28,8 @@ from benchmarks.bare import UPDATE, BareSiteWorkflow, Script
 from benchmarks.histories import activity_types, fetch_histories, scripts
 from benchmarks.plans import benchmark_plan
 from domain.actors import Actor, Role
-from service.playthrough import simulate
-from service.temporal import WORKFLOWS
+from simulation.playthrough import simulate
+from runtime.temporal import WORKFLOWS
 from workflows.ids import initiative_workflow_id, site_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeInput, InitiativeOptions

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from devstack.process_exit import leave
+from runtime.process_exit import leave
 
 
 class RolloutApp(typer.Typer):

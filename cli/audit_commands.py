@@ -20,12 +20,12 @@ from rich.table import Table
 from rich.text import Text
 
 from cli import verify_command
-from cli.audit_export import Format, export
+from audit.export import Format, export
 from cli.database import DATABASE_URL, DEMO_HINT, NOT_FOUND, fail, read
 from domain import events as ev
 from domain import privacy
 from domain.site_state import fold
-from service.audit import StageMove, min_cell, names_in, stage_moves, summarize, when, who
+from audit.wording import StageMove, min_cell, names_in, stage_moves, summarize, when, who
 from store.audit_queries import actor_events, window_events
 from store.eventstore import EventStore
 

@@ -17,16 +17,15 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.database import DATABASE_URL, NOT_FOUND, fail, read
+from domain.board import COLUMNS, NOT_STARTED, column
 from domain.stages import Stage
 from store.board_queries import BoardCell, board_at, history_span, moments_between
 
-COLUMNS = ("not started", *Stage, "completed", "paused", "cancelled")
-"""Each site counts once: completed, paused and cancelled sites apart, the others by stage."""
-HEADERS = {"not started": "not\nstarted", Stage.INITIAL_IMPLEMENTATION: "Initial\nImpl.",
-           Stage.FULL_IMPLEMENTATION: "Full\nImpl."}
-STYLES = {"not started": "grey50", Stage.EXPLORATION: "yellow", Stage.INSTALLATION: "cyan",
-          Stage.INITIAL_IMPLEMENTATION: "blue", Stage.FULL_IMPLEMENTATION: "green",
-          "completed": "bold green", "paused": "magenta", "cancelled": "red"}
+HEADERS = {NOT_STARTED: "Not\nstarted", Stage.INITIAL_IMPLEMENTATION.value: "Initial\nImpl.",
+           Stage.FULL_IMPLEMENTATION.value: "Full\nImpl."}
+STYLES = {NOT_STARTED: "grey50", Stage.EXPLORATION.value: "yellow", Stage.INSTALLATION.value: "cyan",
+          Stage.INITIAL_IMPLEMENTATION.value: "blue", Stage.FULL_IMPLEMENTATION.value: "green",
+          "Completed": "bold green", "Paused": "magenta", "Cancelled": "red"}
 BAR_WIDTH = 30
 
 
@@ -68,12 +67,6 @@ async def _cells(pool: asyncpg.Pool, initiative_id: str, points: int) -> list[Bo
     return await board_at(pool, initiative_id, moments_between(*span, points))
 
 
-def column(cell: BoardCell) -> str:
-    if cell.status in ("completed", "paused", "cancelled"):
-        return cell.status
-    return cell.stage or "not started"
-
-
 def _grouped(cells: list[BoardCell], by: GroupBy) -> dict[str, list[BoardCell]]:
     groups: dict[str, list[BoardCell]] = defaultdict(list)
     for c in cells:
@@ -86,7 +79,7 @@ def _grouped(cells: list[BoardCell], by: GroupBy) -> dict[str, list[BoardCell]]:
 def _table(title: str, cells: list[BoardCell]) -> Table:
     by_moment: dict = defaultdict(Counter)
     for c in cells:
-        by_moment[c.at][column(c)] += c.sites
+        by_moment[c.at][column(c.stage, c.status)] += c.sites
     widest = max(sum(counts.values()) for counts in by_moment.values())
     table = Table("as of", *(HEADERS.get(c, str(c)) for c in COLUMNS), title=f"Stage board, {title}")
     table.add_column("", no_wrap=True, min_width=BAR_WIDTH)

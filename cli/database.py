@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from devstack.local_stack import local_database
-from devstack.settings import load_settings, redact_dsn
-from devstack.stack_file import running_stack
+from cli.local_machine import NoLocalMachine, local_machine
+from runtime.settings import load_settings, redact_dsn
+from runtime.stack_file import running_stack
 from store.db import connect
 
 NOT_FOUND, UNAVAILABLE = 1, 2
@@ -42,11 +42,13 @@ def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]
     try:
         if url:
             return asyncio.run(with_pool(url, fetch)), False
-        with local_database() as dsn:
+        with local_machine().local_database() as dsn:
             return asyncio.run(with_pool(dsn, fetch)), True
     except asyncpg.UndefinedTableError:
         hint = f"; {DEMO_HINT}" if not url else " (its migrations have not been applied)"
         fail(f"There is no event store in {where}{hint}.", UNAVAILABLE)
+    except NoLocalMachine as missing:
+        fail(str(missing), UNAVAILABLE)
     except (OSError, RuntimeError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError,
             subprocess.CalledProcessError) as problem:
         fail(f"Cannot read the event store at {where}: {str(problem).strip() or type(problem).__name__}",

@@ -19,19 +19,19 @@ from rich.panel import Panel
 from rich.table import Table
 
 from cli.plan_commands import PlanFileError, read_plan_text
-from devstack.children import worker_processes
-from devstack.local_stack import ROOT, local_database, local_temporal
+from cli.local_machine import NoLocalMachine, local_machine
 from domain.plan_yaml import PlanError, parse_plan
+from domain.board import COLUMNS
 from domain.stages import Stage
 from observability.logging import configure_logging
-from service.demo import SCHOOL_DAY_SECONDS, SPEEDUP, Round, demo_plan, run_demo, totals
-from service.temporal import connect
+from simulation.demo import SCHOOL_DAY_SECONDS, SPEEDUP, Round, demo_plan, run_demo, totals
+from runtime.temporal import connect
 from store.db import connect as connect_db
+from runtime.stack_file import ROOT, VAR
 from store.migrate import migrate
 from worker import running_worker
 
 SMALL_PLAN = ROOT / "examples" / "small.yaml"
-COLUMNS = [*(s.value for s in Stage), "Completed", "Cancelled", "Paused"]
 
 
 def register(app: typer.Typer) -> None:
@@ -62,10 +62,15 @@ def demo(
         f"Time is compressed: one school day passes every {SCHOOL_DAY_SECONDS:g} s "
         f"(×{SPEEDUP:,.0f}); district, coach and state answers are simulated.",
         title="rollout demo"))
+    try:
+        machine = local_machine()
+    except NoLocalMachine as missing:
+        out.print(f"[red]{missing}[/red]")
+        raise typer.Exit(2)
     with out.status("Starting PostgreSQL and the Temporal dev server..."):
-        database = local_database()
+        database = machine.local_database()
         dsn = database.__enter__()
-        temporal_cm = local_temporal()
+        temporal_cm = machine.local_temporal()
         try:
             temporal = temporal_cm.__enter__()
         except BaseException:
@@ -73,7 +78,7 @@ def demo(
             raise
     try:
         out.print(f"Temporal Web UI: [link]{temporal.ui_url}[/link]  (while the demo runs)")
-        asyncio.run(_run(out, plan, dsn, temporal.address, max_minutes, workers))
+        asyncio.run(_run(out, machine, plan, dsn, temporal.address, max_minutes, workers))
         _where_to_look(out, plan, temporal)
         if keep_open:
             input("Press Enter to stop the servers. ")
@@ -83,15 +88,15 @@ def demo(
             database.__exit__(None, None, None)
 
 
-async def _run(out: Console, plan, dsn: str, address: str, max_minutes: float,
+async def _run(out: Console, machine, plan, dsn: str, address: str, max_minutes: float,
                workers: int = 1) -> None:
     pool = await connect_db(dsn)
     try:
         await migrate(pool)
         client = await connect(address)
         queue = f"demo-{uuid.uuid4().hex[:8]}"
-        with worker_processes(workers - 1, address=address, database_url=dsn, task_queue=queue,
-                              log_dir=ROOT / "var" / "logs"):
+        with machine.worker_processes(workers - 1, address=address, database_url=dsn,
+                                      task_queue=queue, log_dir=VAR / "logs"):
             async with running_worker(client, pool, task_queue=queue):
                 screen = _Screen(out, plan)
                 with screen:

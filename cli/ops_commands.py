@@ -28,8 +28,8 @@ from cli.up_command import up
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
-from service import operations as ops
-from service.control_history import control_history, initiative_recorded
+from rollouts import operations as ops
+from rollouts.control_history import control_history, initiative_recorded
 from workflows.ids import initiative_workflow_id
 from workflows.models import ControlRequest, InitiativeStatus
 

@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 
 from cli.database import UNAVAILABLE, fail
-from devstack.settings import ENV_PREFIX, load_settings
-from devstack.stack_file import LOCAL_TEMPORAL, RunningStack, running_stack
-from service.operations import OperationError
+from runtime.settings import ENV_PREFIX, load_settings
+from runtime.stack_file import LOCAL_TEMPORAL, RunningStack, running_stack
+from rollouts.operations import OperationError
 
 T = TypeVar("T")
 

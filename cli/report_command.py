@@ -24,11 +24,11 @@ from cli.plan_commands import PlanFileError, read_plan_text
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
 from domain.privacy import MIN_CELL, MIN_CELL_RANGE
-from service.report import (
+from report import (
     STEPS, PdfError, ReportError, ReportRequest, build_report, find_browser, print_pdf, write_html,
 )
-from service.report.model import Report
-from service.report.period import YEAR_RANGE
+from report.model import Report
+from report.period import YEAR_RANGE
 
 BAD_ARGUMENT = 2
 WRITING, PRINTING = "Writing the HTML", "Printing the PDF"

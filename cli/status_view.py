@@ -11,12 +11,11 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from domain.stages import Stage
-from service.control_history import ControlRecord
-from service.operations import InitiativeRun
+from domain.board import COLUMNS
+from rollouts.control_history import ControlRecord
+from rollouts.operations import InitiativeRun
 from workflows.models import InitiativeStatus
 
-COLUMNS = ["Not started", *(s.value for s in Stage), "Completed", "Paused", "Cancelled"]
 """The status query's labels, in board order."""
 HEADERS = ["Waiting", "Expl", "Inst", "Init", "Full", "Done", "Paused", "Cancelled"]
 """Short enough for an 80-column terminal; the legend under the board spells them out."""

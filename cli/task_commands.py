@@ -1,7 +1,7 @@
 """`rollout tasks` and `rollout complete`: a site's inbox, and acting on one task as a state admin.
 
 `tasks` reads the inbox projection. `complete TASK --data FILE` sends the Update the API and the
-web pages send (service/task_actions.py): for a task that asks for an assessment the file holds
+web pages send (rollouts/task_actions.py): for a task that asks for an assessment the file holds
 the assessment (JSON or YAML, `instrument` saying which), for any other task its outcome, e.g.
 `{"attendees": 24}`. Exit codes: 0 done; 1 not found, refused or finished; 2 bad arguments or the
 stack cannot be reached.
@@ -27,9 +27,9 @@ from cli.ops_target import DATABASE_URL, JSON, TEMPORAL_ADDRESS, run, target, wa
 from domain.actors import Actor, Role
 from domain.commands import Outcome
 from domain.instruments import Assessment
-from service import task_actions
-from service.operations import OperationError, reach
-from service.task_actions import ActionFailed
+from rollouts import task_actions
+from rollouts.operations import OperationError, reach
+from rollouts.task_actions import ActionFailed
 from store import district_queries, inbox_queries
 from workflows.models import UpdateOutcome
 

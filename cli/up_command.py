@@ -21,14 +21,17 @@ from rich.text import Text
 
 from cli.database import UNAVAILABLE, fail, redact
 from cli.ops_target import waiting
-from devstack.local_stack import VAR
-from devstack.settings import load_settings
-from devstack.stack_file import (
-    API_PORT, TEMPORAL_PORT, UI_PORT, RunningStack, remove_stack, running_stack, write_stack,
+from cli.local_machine import NoLocalMachine, local_machine
+from runtime.settings import load_settings
+from runtime.stack_file import (
+    API_PORT, TEMPORAL_PORT, UI_PORT, VAR, RunningStack, remove_stack, running_stack, write_stack,
 )
-from service.foreground_stack import ForegroundStack, StackError, StackOptions
 
 POLL_SECONDS = 0.5
+
+
+class PartStopped(RuntimeError):
+    """A part of the stack stopped on its own."""
 
 
 def up(
@@ -58,7 +61,11 @@ def up(
     data_dir = data_dir.resolve()
     if (other := running_stack(data_dir)) is not None:
         fail(f"`rollout up` is already running from {data_dir} (pid {other.pid}).", 1)
-    stack = ForegroundStack(StackOptions(
+    try:
+        machine = local_machine()
+    except NoLocalMachine as missing:
+        fail(str(missing), UNAVAILABLE)
+    stack = machine.ForegroundStack(machine.StackOptions(
         data_dir=data_dir, workers=workers, temporal_port=temporal_port, ui_port=ui_port,
         api_port=api_port, task_queue=task_queue or settings.task_queue,
         namespace=settings.temporal_namespace, database_url=database_url or settings.database_url,
@@ -66,14 +73,14 @@ def up(
     out = Console(highlight=False, soft_wrap=True)
     # Both explicitly: a shell starting `up` in the background hands it SIGINT already ignored.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    failure: StackError | None = None
+    failure: Exception | None = None
     try:
         _start(stack, out)
         _supervise(stack)
     except KeyboardInterrupt:
         out.print("Stopping: the API, then the workers (letting running activities finish), then "
                   "Temporal and PostgreSQL...")
-    except StackError as problem:
+    except (machine.StackError, PartStopped) as problem:
         failure = problem
         Console(stderr=True, highlight=False, soft_wrap=True).print(Text(str(problem), style="red"))
     finally:
@@ -85,7 +92,7 @@ def up(
     out.print("Stopped.")
 
 
-def _start(stack: ForegroundStack, out: Console) -> None:
+def _start(stack, out: Console) -> None:
     o = stack.options
     stack.check_ports()
     with waiting("Starting PostgreSQL..."):
@@ -110,7 +117,7 @@ def _start(stack: ForegroundStack, out: Console) -> None:
     out.print(_exports(stack, dsn), crop=False, overflow="ignore")
 
 
-def _where(stack: ForegroundStack, dsn: str, api_url: str | None, pids: list[int]) -> Panel:
+def _where(stack, dsn: str, api_url: str | None, pids: list[int]) -> Panel:
     o, temporal = stack.options, stack.temporal
     table = Table.grid(padding=(0, 2))
     table.add_row("Temporal Web UI", f"{temporal.ui_url}/namespaces/{o.namespace}/workflows")
@@ -126,21 +133,21 @@ def _where(stack: ForegroundStack, dsn: str, api_url: str | None, pids: list[int
     return Panel(table, title="rollout up: running; Ctrl-C stops everything", title_align="left")
 
 
-def _exports(stack: ForegroundStack, dsn: str) -> str:
+def _exports(stack, dsn: str) -> str:
     o = stack.options
     return (f"export ROLLOUT_TEMPORAL_ADDRESS={stack.temporal.address} "
             f"ROLLOUT_TASK_QUEUE={o.task_queue} ROLLOUT_DATABASE_URL={redact(dsn)}")
 
 
-def _supervise(stack: ForegroundStack) -> None:
+def _supervise(stack) -> None:
     """Until interrupted; a part that stops on its own takes the whole stack down with it."""
     while True:
         time.sleep(POLL_SECONDS)
         if (child := stack.stopped_child()) is not None:
-            raise StackError(f"{child.exited()[:-1]}; stopping everything.")
+            raise PartStopped(f"{child.exited()[:-1]}; stopping everything.")
 
 
-def _stop(stack: ForegroundStack, data_dir: Path) -> bool:
+def _stop(stack, data_dir: Path) -> bool:
     """In order, without being interrupted halfway by a second Ctrl-C; False if a part would not
     stop (said in one line: the others have been stopped all the same)."""
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -15,9 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.database import DATABASE_URL, read
-from devstack.settings import load_settings
-from service.temporal import connect
-from service.verify import Verification, cross_check, verify_chains, writer_of
+from runtime.settings import load_settings
+from runtime.temporal import connect
+from audit.verify import Verification, cross_check, verify_chains, writer_of
 from store.audit_queries import stream_ids
 
 FOUND = 1

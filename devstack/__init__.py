@@ -2,5 +2,5 @@
 server from the virtualenv, the project's search attributes and its settings.
 
 Submodules are imported explicitly (``from devstack.postgres import LocalPostgres``) so that
-workflow code can import ``devstack.search_attributes`` without pulling in process management.
+workflow code can import ``workflows.search_attributes`` without pulling in process management.
 """

@@ -61,16 +61,6 @@ def last_line(log: Path) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @contextmanager
 def worker_processes(count: int, *, address: str, database_url: str, task_queue: str,
                      log_dir: Path, grace: float = 20.0) -> Iterator[list[subprocess.Popen]]:

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Iterator
 
 from devstack.postgres import LocalPostgres
-from devstack.search_attributes import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
+from runtime.stack_file import ROOT, VAR
 
-ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var"
 DATABASE = "rollout"
 
 

@@ -6,7 +6,7 @@ import pytest
 import pytest_asyncio
 
 from devstack.postgres import LocalPostgres
-from devstack.search_attributes import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
 
 
@@ -28,7 +28,7 @@ def temporal_dev(tmp_path_factory):
 @pytest_asyncio.fixture(scope="module")
 async def client(temporal_dev):
     """A client of the session's dev server (pydantic data converter)."""
-    from service.temporal import connect
+    from runtime.temporal import connect
     return await connect(temporal_dev.address)
 
 

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import initiative as agg
     from domain.actors import SYSTEM, Role
+    from domain.board import NOT_STARTED, column
     from domain.calendar import next_school_day
     from domain.cohorts import describe_gate
     from domain.errors import DomainError
@@ -226,16 +227,16 @@ class InitiativeWorkflow:
         cohorts = [CohortStatus(
             cohort_id=c.id, started=c.id in self._carry.state.cohorts_started, gate=describe_gate(c.gate),
             sites=len(c.members),
-            by_stage=dict(Counter(_label(sites.get(m)) for m in c.members)))
+            by_stage=dict(Counter(_column(sites.get(m)) for m in c.members)))
             for c in self._plan.cohorts]
         by_region: dict[str, Counter] = defaultdict(Counter)
         for progress in sites.values():
-            by_region[progress.region][_label(progress)] += 1
+            by_region[progress.region][_column(progress)] += 1
         return InitiativeStatus(
             initiative_id=self._plan.initiative.id, cohorts=cohorts,
             status="completed" if self._carry.state.status == "active" and self._sites_finished()
             else self._carry.state.status,
-            by_stage=dict(Counter(_label(p) for p in sites.values())),
+            by_stage=dict(Counter(_column(p) for p in sites.values())),
             by_region={r: dict(c) for r, c in sorted(by_region.items())}, sites=dict(sites),
             completed_sites=sum(1 for p in sites.values() if p.status == "completed"),
             total_sites=len(self._plan.sites))
@@ -308,12 +309,8 @@ def _launch_payload(plan: Plan) -> InitiativeLaunchedPayload:
         plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest())
 
 
-def _label(progress: SiteProgress | None) -> str:
-    if progress is None or progress.stage is None:
-        return "Not started"
-    if progress.status in ("completed", "cancelled", "paused"):
-        return progress.status.capitalize() if progress.status != "completed" else "Completed"
-    return progress.stage.value
+def _column(progress: SiteProgress | None) -> str:
+    return NOT_STARTED if progress is None else column(progress.stage, progress.status)
 
 
 def _require_state_admin(actor, doing: str) -> None:

@@ -1,6 +1,6 @@
 """Recording decided events, and adopting the record when a workflow's task has run before.
 
-A workflow reset to an earlier task (the watchdog in service/refused_tasks.py does this when a
+A workflow reset to an earlier task (the watchdog in runtime/watchdog.py does this when a
 task can never complete) decides that task's events again, at a later time, so they differ from
 the ones its first pass stored. The event store keeps what it holds and hands those back
 (`RecordResult.adopted`); the workflow folds them in place of its own.

@@ -1,7 +1,17 @@
-"""The custom search attributes that let people find rollouts by initiative, site and stage.
+"""The project's custom search attributes, defined once: typed keys for workflow code and the
+name -> type mapping the dev-server launcher registers. Never put personal data in them."""
 
-Defined once in `devstack.search_attributes` (the dev-server launcher registers the same names)."""
+from __future__ import annotations
 
-from devstack.search_attributes import ALL, COHORT, INITIATIVE_ID, REGION, ROLLOUT_STAGE, SITE_ID
+from temporalio.common import SearchAttributeKey
 
-__all__ = ["ALL", "COHORT", "INITIATIVE_ID", "REGION", "ROLLOUT_STAGE", "SITE_ID"]
+INITIATIVE_ID = SearchAttributeKey.for_keyword("InitiativeId")
+SITE_ID = SearchAttributeKey.for_keyword("SiteId")
+REGION = SearchAttributeKey.for_keyword("Region")
+COHORT = SearchAttributeKey.for_keyword("Cohort")
+ROLLOUT_STAGE = SearchAttributeKey.for_keyword("RolloutStage")
+
+ALL: tuple[SearchAttributeKey, ...] = (INITIATIVE_ID, SITE_ID, REGION, COHORT, ROLLOUT_STAGE)
+
+# For `temporal server start-dev --search-attribute Name=Type`.
+SEARCH_ATTRIBUTES: dict[str, str] = {key.name: "Keyword" for key in ALL}

@@ -19,7 +19,7 @@ from api.pages.reads import initiatives
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from api.pages.urls import board_url, site_url
-from cli.board_command import COLUMNS, column
+from domain.board import COLUMNS, column
 from domain.actors import Role
 from store import board_queries, district_queries
 from store.board_queries import BoardCell
@@ -28,7 +28,7 @@ router = APIRouter()
 OVER_TIME_POINTS = 8
 BOARD_ROLES = (Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR)
 """As the API's board: state administrators see the state, coordinators their district."""
-ALL_COLUMNS = [str(c) for c in COLUMNS]
+ALL_COLUMNS = list(COLUMNS)
 
 
 def _require_board_role(who: Principal) -> None:
@@ -41,7 +41,7 @@ def _require_board_role(who: Principal) -> None:
 def _bars(cells: list[BoardCell], key, initiative_id: str, dimension: str | None) -> list[Bar]:
     counts: dict[str, Counter] = defaultdict(Counter)
     for cell in cells:
-        counts[key(cell)][str(column(cell))] += cell.sites
+        counts[key(cell)][column(cell.stage, cell.status)] += cell.sites
     return [Bar(label, dict(by_column), links={
         c: board_url(initiative_id, **({dimension: label} if dimension else {}), column=c)
         for c in by_column} if dimension else {})
@@ -49,9 +49,7 @@ def _bars(cells: list[BoardCell], key, initiative_id: str, dimension: str | None
 
 
 def _site_column(row) -> str:
-    return str(column(BoardCell(at=row["updated_at"], cohort_id=row["cohort_id"],
-                                region=row["region"], stage=row["stage"], status=row["status"],
-                                sites=1)))
+    return column(row["stage"], row["status"])
 
 
 @router.get("/board")

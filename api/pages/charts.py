@@ -11,17 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
+from domain.board import NOT_STARTED
 from domain.stages import Stage
 
 COLORS: dict[str, tuple[str, str]] = {
-    "not started": ("#8c8c8c", "#000"),
+    NOT_STARTED: ("#8c8c8c", "#000"),
     Stage.EXPLORATION.value: ("#e69f00", "#000"),
     Stage.INSTALLATION.value: ("#56b4e9", "#000"),
     Stage.INITIAL_IMPLEMENTATION.value: ("#0072b2", "#fff"),
     Stage.FULL_IMPLEMENTATION.value: ("#009e73", "#000"),
-    "completed": ("#004d38", "#fff"),
-    "paused": ("#cc79a7", "#000"),
-    "cancelled": ("#d55e00", "#000"),
+    "Completed": ("#004d38", "#fff"),
+    "Paused": ("#cc79a7", "#000"),
+    "Cancelled": ("#d55e00", "#000"),
 }
 """Segment fill and text colour per column (Okabe-Ito, readable with colour-blindness)."""
 

@@ -1,8 +1,8 @@
 """A site's page: its stage and status, its open tasks, and its audit timeline.
 
 The status comes from the running workflow's query, or from the event store once the workflow
-has closed (service/rollout_views.py, shared with the API). The timeline is the site's event
-stream read by the audit's own wording (service/audit.py): every event with who and when, and
+has closed (rollouts/views.py, shared with the API). The timeline is the site's event
+stream read by the audit's own wording (audit/wording.py): every event with who and when, and
 every stage move with what triggered it, the checks behind it and the assessments it rested on;
 counts of people under the small-cell threshold are shown as "<10".
 """
@@ -20,8 +20,8 @@ from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from domain import events as ev
 from domain.actors import Role
-from service.audit import names_in, stage_moves, summarize, when, who as who_did
-from service.rollout_views import StatusUnavailable, site_view
+from audit.wording import names_in, stage_moves, summarize, when, who as who_did
+from rollouts.views import StatusUnavailable, site_view
 from store import district_queries
 from store.audit_queries import stream_events
 

@@ -1,5 +1,5 @@
 """A task's form, posted from the inbox: parsed by the domain's models, sent to the site's workflow
-as an Update (service/task_actions.py, the same path as the API), POST/redirect/GET.
+as an Update (rollouts/task_actions.py, the same path as the API), POST/redirect/GET.
 
 Bad input re-shows the inbox with each problem next to its field; a refusal by the workflow's
 rules shows its one sentence above the form; the answers entered are kept either way. Success
@@ -25,8 +25,8 @@ from api.pages.rendering import PageProblem
 from api.pages.session import CSRF_FIELD, csrf_ok, viewer
 from api.pages.urls import inbox_url, site_url
 from domain.actors import Role
-from service import task_actions
-from service.task_actions import ActionFailed
+from rollouts import task_actions
+from rollouts.task_actions import ActionFailed
 from store import inbox_queries
 
 router = APIRouter()

@@ -23,11 +23,11 @@ from api.models import (
     SLUG, TEXT_ID, Moment, AuditedEvent, AuditEvents, InitiativeAudit, InitiativeAuditSite, SiteAudit, StageMoveView,
 )
 from api.routes.sites import InitiativeId, SiteId, site_in_scope
-from cli.audit_export import write_csv
+from audit.export import write_csv
 from domain import events as ev
 from domain.actors import Role
 from domain.privacy import MIN_CELL, MIN_CELL_RANGE, redact
-from service.audit import min_cell, names_in, stage_moves, summarize
+from audit.wording import min_cell, names_in, stage_moves, summarize
 from store import audit_queries, district_queries
 from store.audit_queries import AuditedEvent as StoredEvent
 

@@ -10,7 +10,7 @@ from api.auth import Principal, allow, district_of, resources
 from api.errors import NotFound, responses
 from api.routes.sites import InitiativeId
 from domain.actors import Role
-from service.rollout_views import InitiativeView, initiative_view
+from rollouts.views import InitiativeView, initiative_view
 
 router = APIRouter(tags=["initiatives"])
 Overseer = Annotated[Principal, Depends(allow(Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR))]

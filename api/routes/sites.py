@@ -11,8 +11,8 @@ from api.auth import Principal, allow, district_of, resources
 from api.errors import NotFound, responses
 from api.models import SLUG, ActionResult, SubmitAssessment
 from domain.actors import Role
-from service import task_actions
-from service.rollout_views import SiteView, site_view
+from rollouts import task_actions
+from rollouts.views import SiteView, site_view
 from store import district_queries
 
 router = APIRouter(tags=["sites"])

@@ -10,7 +10,7 @@ from api.auth import Principal, allow, assignee_role_of, district_of, resources
 from api.errors import Conflict, FieldProblem, NotFound, responses
 from api.models import SLUG, TEXT_ID, ActionResult, CompleteTask, Task, TaskPage, TaskStatus
 from domain.actors import Role
-from service import task_actions
+from rollouts import task_actions
 from store import inbox_queries
 
 router = APIRouter(tags=["tasks"])

@@ -16,12 +16,12 @@ import httpx
 import pytest_asyncio
 
 from api.app import create_app
-from devstack.settings import Settings
+from runtime.settings import Settings
 from domain.actors import Role
 from domain.plan import Plan
 from domain.stages import Stage
-from service.playthrough import launch
-from service.temporal import connect
+from simulation.playthrough import launch
+from runtime.temporal import connect
 from store import tokens
 from tests.domain.builders import adoption, capacity, checklist, readiness
 from tests.workflows.harness import STATE_ADMIN, fresh_database, small_plan

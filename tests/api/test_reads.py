@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from cli.audit_export import CSV_COLUMNS
+from audit.export import CSV_COLUMNS
 from domain.actors import Role
 from domain.stages import Stage
 

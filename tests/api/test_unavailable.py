@@ -15,7 +15,7 @@ import pytest
 from api.app import create_app
 from devstack.ports import free_port
 from devstack.postgres import LocalPostgres
-from devstack.settings import Settings
+from runtime.settings import Settings
 from domain import commands as c
 from domain.actors import SYSTEM, Role
 from domain.rollout import execute

@@ -9,7 +9,7 @@ from benchmarks.__main__ import measure_size
 from benchmarks.bare import ACTIVITY, TIMER, UPDATE
 from benchmarks.histories import fetch_histories
 from temporalio.api.enums.v1 import EventType
-from service.temporal import connect
+from runtime.temporal import connect
 from tests.workflows.harness import fresh_database
 
 pytestmark = pytest.mark.postgres

@@ -31,9 +31,9 @@ from cli.main import app
 from devstack.ports import free_port
 from domain.actors import Actor, Role
 from domain.plan_yaml import parse_plan
-from service import operations as ops
-from service.foreground_stack import api_available
-from service.temporal import connect
+from rollouts import operations as ops
+from devstack.foreground_stack import api_available
+from runtime.temporal import connect
 from worker import running_worker
 from workflows.ids import initiative_workflow_id
 from workflows.initiative import InitiativeWorkflow

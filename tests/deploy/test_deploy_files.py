@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from devstack.search_attributes import SEARCH_ATTRIBUTES
-from devstack.settings import ENV_PREFIX, Settings
+from workflows.search_attributes import SEARCH_ATTRIBUTES
+from runtime.settings import ENV_PREFIX, Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS = {ENV_PREFIX + name.upper() for name in Settings.model_fields}

@@ -20,8 +20,8 @@ from temporalio.service import RPCError
 
 from domain.stages import Stage
 from domain.plan import Plan
-from service.playthrough import all_finished, launch, simulate
-from service.simulation import SimulatedDistricts
+from simulation.playthrough import all_finished, launch, simulate
+from simulation.districts import SimulatedDistricts
 from tests.workflows.harness import STATE_ADMIN
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeOptions, InitiativeStatus

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from domain.plan import Plan
 from domain.stages import Stage
-from service.verify import cross_check, verify_chains, writer_of
+from audit.verify import cross_check, verify_chains, writer_of
 from store import projections
 from store.audit_queries import stream_ids
 from store.eventstore import EventStore

@@ -19,7 +19,7 @@ from devstack.ports import free_port
 from devstack.postgres import LocalPostgres
 from domain.actors import Role
 from domain.stages import Stage
-from service.playthrough import all_finished
+from simulation.playthrough import all_finished
 from store import tokens
 from tests.faults.driving import drive, launch_until, reached
 from tests.faults.figures import record

@@ -13,12 +13,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Worker
 
-from devstack.search_attributes import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
-from service.refused_tasks import (
+from runtime.watchdog import (
     NONDETERMINISM, mismatched_event, repair_refused, reset_point, reset_refused_run,
 )
-from service.temporal import WORKFLOWS, connect
+from runtime.temporal import WORKFLOWS, connect
 
 
 CAPTURED = Path(__file__).parent / "captured" / "update-acceptance-refused.db.xz"

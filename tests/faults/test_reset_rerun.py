@@ -1,7 +1,7 @@
 """Area 2 of issue 7, the repair's other half: a site reset to a workflow task whose events were
 already recorded goes on, and the record holds each step once.
 
-Resetting a run (the worker's watchdog, service/refused_tasks.py, does it when Temporal refuses a
+Resetting a run (the worker's watchdog, runtime/watchdog.py, does it when Temporal refuses a
 task after a server restart; an operator can from the Web UI or the CLI) runs that task again at
 a later time, so the events it decides come out different from the ones its first pass stored.
 The store keeps the first record and hands it back, and the site adopts it
@@ -21,8 +21,8 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client
 
 from domain.stages import Stage
-from service.playthrough import all_finished
-from service.temporal import connect
+from simulation.playthrough import all_finished
+from runtime.temporal import connect
 from tests.faults.driving import drive, launch_until, reached
 from tests.faults.figures import record
 from tests.faults.ledger import audit

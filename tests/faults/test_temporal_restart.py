@@ -4,7 +4,7 @@ resumes from the persisted histories and completes with nothing lost or twice.
 
 In about 1 run in 7 an Update accepted just before the server stopped has its acceptance sent
 again after the restart and Temporal refuses that site's workflow task on every attempt. The
-worker's watchdog (service/refused_tasks.py) resets such a site to its last completed task, and
+worker's watchdog (runtime/watchdog.py) resets such a site to its last completed task, and
 the figures say how many. When that task had already recorded its events, the reset decides them
 again at a later time; the store keeps the first record and the site adopts it
 (workflows/recording.py; made on purpose in tests/faults/test_reset_rerun.py)."""
@@ -17,12 +17,12 @@ import uuid
 
 import pytest
 
-from devstack.search_attributes import SEARCH_ATTRIBUTES
+from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
 from domain.stages import Stage
-from service.playthrough import all_finished, launch, simulate
-from service.refused_tasks import RESET_LOGGED
-from service.temporal import connect
+from simulation.playthrough import all_finished, launch, simulate
+from runtime.watchdog import RESET_LOGGED
+from runtime.temporal import connect
 from tests.faults.driving import Progress, drive, reached
 from tests.faults.figures import record
 from tests.faults.ledger import audit

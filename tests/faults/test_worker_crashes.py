@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
-from service.playthrough import all_finished, launch, simulate
-from service.refused_tasks import RESET_LOGGED
+from simulation.playthrough import all_finished, launch, simulate
+from runtime.watchdog import RESET_LOGGED
 from tests.faults.driving import Progress, drive
 from tests.faults.figures import record
 from tests.faults.ledger import audit

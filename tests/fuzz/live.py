@@ -20,8 +20,8 @@ from temporalio.service import RPCError
 
 from domain.actors import SYSTEM
 from domain.plan import Plan
-from service.playthrough import launch
-from service.refusals import explain_refusal
+from simulation.playthrough import launch
+from rollouts.refusals import explain_refusal
 from tests.workflows.harness import STATE_ADMIN
 from workflows.models import InitiativeOptions
 

@@ -16,8 +16,8 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
-from devstack.search_attributes import ALL, SEARCH_ATTRIBUTES
-from devstack.settings import Settings, load_settings
+from workflows.search_attributes import ALL, SEARCH_ATTRIBUTES
+from runtime.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

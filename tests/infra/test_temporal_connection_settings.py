@@ -10,8 +10,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from devstack.settings import load_settings
-from service.temporal import connection_options
+from runtime.settings import load_settings
+from runtime.temporal import connection_options
 
 
 def test_the_dev_server_needs_no_tls():
@@ -58,7 +58,7 @@ def test_printed_settings_hide_the_api_key_and_the_database_password():
 
 
 def health(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service.health"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "runtime.health"], capture_output=True, text=True,
                           timeout=60, env={**os.environ, **env})
 
 

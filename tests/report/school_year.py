@@ -1,6 +1,6 @@
 """Playing one school year of an initiative on a real Temporal server, time compressed.
 
-`service.playthrough.play` answers sites one after another, which is right for a handful of
+`simulation.playthrough.play` answers sites one after another, which is right for a handful of
 sites; at state scale a round would then last many compressed school days and every task would
 fall overdue. This driver answers the active sites concurrently, starts no answer in the last few
 real seconds before the plan's school year closes (so none lands after it), then lets school time
@@ -21,7 +21,7 @@ from temporalio.client import WorkflowHandle
 
 from domain.calendar import next_school_day
 from domain.plan import Plan
-from service.simulation import SimulatedDistricts
+from simulation.districts import SimulatedDistricts
 from workflows.clock import SchoolClock
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeStatus

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from cli import report_command
 from domain.plan_yaml import dump_plan
-from service.report import ReportRequest, build_report
-from service.report.period import school_year
+from report import ReportRequest, build_report
+from report.period import school_year
 from store import projections
 from store.board_queries import board_at
 from tests.report.histories import report_plan, store_year
@@ -127,7 +127,7 @@ async def test_the_year_end_board_equals_board_at_the_years_end(store, report):
 
 
 async def test_each_month_of_the_progression_equals_board_at_that_moment(store, report):
-    from service.report.period import month_ends
+    from report.period import month_ends
     pool, _, plan, _ = store
     moments = month_ends(school_year(2026, plan.calendar))
     cells = await board_at(pool, INITIATIVE, moments)

@@ -31,9 +31,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from domain.plan import Plan
 from domain.plan_yaml import dump_plan, parse_plan
-from service.playthrough import launch, simulate
-from service.report.period import school_year
-from service.simulation import Profile
+from simulation.playthrough import launch, simulate
+from report.period import school_year
+from simulation.districts import Profile
 from store.board_queries import board_at
 from tests.report.reading import PNG_SIGNATURE, decode_png, read_report
 from tests.report.school_year import play_school_year, school_clock

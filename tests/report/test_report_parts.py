@@ -7,8 +7,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from domain.plan_yaml import parse_plan
-from service.report.period import month_ends, moment_label, school_year
-from service.report.suppression import Suppressor
+from report.period import month_ends, moment_label, school_year
+from report.suppression import Suppressor
 from tests.report.histories import ROOT
 
 CALENDAR = parse_plan((ROOT / "examples" / "small.yaml").read_text()).calendar

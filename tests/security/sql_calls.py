@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCANNED = ("store", "api", "service", "cli", "activities", "worker.py")
+SCANNED = ("store", "api", "rollouts", "runtime", "simulation", "audit", "report", "cli", "activities",
+           "devstack", "worker.py")
 SQL_METHODS = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "copy_from_query",
                "copy_to_table", "copy_records_to_table", "copy_from_table", "prepare", "cursor"}
 

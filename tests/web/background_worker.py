@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from service.temporal import connect
+from runtime.temporal import connect
 from store.db import connect as connect_db
 from worker import running_worker
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 
 from api.app import create_app
-from devstack.settings import Settings
+from runtime.settings import Settings
 from domain.actors import Role
 from domain.plan import Plan
 from domain.stages import Stage
-from service.playthrough import launch
-from service.temporal import connect
+from simulation.playthrough import launch
+from runtime.temporal import connect
 from store import tokens
 from tests.web.background_worker import BackgroundWorker
 from tests.web.rollout_setup import Target, bring_sites

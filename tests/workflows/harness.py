@@ -14,8 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.plan_yaml import parse_plan
-from service.playthrough import districts_of, play
-from service.simulation import SimulatedDistricts
+from simulation.playthrough import districts_of, play
+from simulation.districts import SimulatedDistricts
 from store.db import connect
 from store.migrate import migrate
 from workflows.initiative import InitiativeWorkflow

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from devstack.postgres import find_bin_dir
 from domain.stages import Stage
-from service.audit import stage_moves
-from service.simulation import SimulatedDistricts
+from audit.wording import stage_moves
+from simulation.districts import SimulatedDistricts
 from store.eventstore import EventStore
 from tests.workflows.harness import districts_of, drive, one_cohort_plan
 from tests.workflows.test_rollout_lifecycle import start

@@ -20,7 +20,7 @@ from temporalio.service import RPCError
 
 from domain.actors import Actor, Role
 from domain.stages import Stage
-from service.simulation import STATE_ADMIN, SimulatedDistricts
+from simulation.districts import STATE_ADMIN, SimulatedDistricts
 from store.eventstore import EventStore
 from tests.workflows.harness import districts_of, one_cohort_plan, record_histories
 from tests.workflows.test_rollout_lifecycle import start

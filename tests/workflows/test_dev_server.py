@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from domain.stages import Stage
-from service.playthrough import all_finished, launch, play, simulate
-from service.simulation import Profile
-from service.verify import cross_check, writer_of
+from simulation.playthrough import all_finished, launch, play, simulate
+from simulation.districts import Profile
+from audit.verify import cross_check, writer_of
 from store.audit_queries import stream_ids
 from store.eventstore import EventStore
 from tests.workflows.harness import STATE_ADMIN, one_cohort_plan, small_plan

@@ -4,7 +4,7 @@ site's workflow stays short, because it continues as new long before histories g
 import pytest
 
 from domain.stages import Stage
-from service.simulation import Profile, SimulatedDistricts
+from simulation.districts import Profile, SimulatedDistricts
 from tests.workflows.harness import districts_of, drive, one_cohort_plan
 from tests.workflows.test_rollout_lifecycle import start, stream_types
 from workflows.ids import site_workflow_id

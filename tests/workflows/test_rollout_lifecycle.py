@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from domain.stages import Stage
-from service.simulation import Profile, SimulatedDistricts
+from simulation.districts import Profile, SimulatedDistricts
 from store.eventstore import EventStore
 from tests.workflows.harness import (
     STATE_ADMIN, districts_of, drive, one_cohort_plan, record_histories, two_cohort_plan,

@@ -9,7 +9,7 @@ from domain.stages import Stage
 from tests.domain.builders import fidelity, readiness
 from tests.workflows.harness import STATE_ADMIN, one_cohort_plan, wait_until
 from tests.workflows.test_rollout_lifecycle import start
-from service.refusals import explain_refusal
+from rollouts.refusals import explain_refusal
 from workflows.ids import site_workflow_id
 from workflows.models import (
     CompleteTaskRequest, ControlRequest, InitiativeInput, StageDecisionRequest, SubmitAssessmentRequest,

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.criteria import ExitCriteria
-from service.report import charts
-from service.report.model import Chart, Section, Table
-from service.report.queries import Score
-from service.report.suppression import HIDDEN, Suppressor
-from service.report.trends import (
+from report import charts
+from report.model import Chart, Section, Table
+from report.queries import Score
+from report.suppression import HIDDEN, Suppressor
+from report.trends import (
     Pooled, coinciding, latest_as_of, percent_text, pooled_fidelity,
 )
 

@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from domain.actors import Actor
 from domain.plan import Plan
-from service.simulation import Profile, SimulatedDistricts
+from simulation.districts import Profile, SimulatedDistricts
 from workflows.ids import initiative_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeInput, InitiativeOptions, InitiativeStatus

@@ -16,11 +16,11 @@ import asyncpg
 
 from domain.plan import Plan
 from domain.privacy import MIN_CELL
-from service.report import actions, board, capacity, delivery, fidelity, queries
-from service.report.model import Report, Section, Table
-from service.report.period import ReportYear, moment_label, month_ends, school_year
-from service.report.suppression import Suppressor
-from service.report.trends import months_of
+from report import actions, board, capacity, delivery, fidelity, queries
+from report.model import Report, Section, Table
+from report.period import ReportYear, moment_label, month_ends, school_year
+from report.suppression import Suppressor
+from report.trends import months_of
 
 Progress = Callable[[str], None]
 """Called as each step starts, with what the step does."""

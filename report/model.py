@@ -10,8 +10,8 @@ import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from service.report.period import ReportYear
-from service.report.suppression import Suppressed
+from report.period import ReportYear
+from report.suppression import Suppressed
 
 
 @dataclass(frozen=True)

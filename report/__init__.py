@@ -6,8 +6,8 @@ items), `render` writes it as one self-contained HTML file and, where Chromium i
 PDF. Counts of people are suppressed below the minimum cell size, and the report says which.
 """
 
-from service.report.build import STEPS, ReportError, ReportRequest, build_report
-from service.report.render import PdfError, Written, find_browser, print_pdf, write_html
+from report.build import STEPS, ReportError, ReportRequest, build_report
+from report.render import PdfError, Written, find_browser, print_pdf, write_html
 
 __all__ = ["STEPS", "PdfError", "ReportError", "ReportRequest", "Written", "build_report",
            "find_browser", "print_pdf", "write_html"]

@@ -44,7 +44,7 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from service import periodic
+from runtime import periodic
 from store.db import DATABASE_TROUBLE
 
 log = structlog.get_logger("refused_tasks")

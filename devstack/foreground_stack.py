@@ -31,7 +31,7 @@ from devstack.children import last_line, spawn, stop_all
 from devstack.local_stack import ROOT, local_database, local_temporal
 from devstack.postgres import PostgresError
 from devstack.temporal import LocalTemporal, TemporalError
-from service.temporal import connect
+from runtime.temporal import connect
 from store.db import connect as connect_db
 from store.migrate import migrate
 

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import events as ev
+from domain.board import column
 from domain.criteria import Check
 from domain.initiative import fold as fold_initiative
 from domain.site_state import TaskState, fold
@@ -118,7 +119,7 @@ async def initiative_view(client: Client, pool: asyncpg.Pool, initiative_id: str
             return None
     sites.sort(key=lambda s: (s.region, s.site_id))
     return InitiativeView(initiative_id=initiative_id, status=overall, total_sites=len(sites),
-                          by_stage=dict(Counter(_label(s) for s in sites)), sites=sites,
+                          by_stage=dict(Counter(column(s.stage, s.status) for s in sites)), sites=sites,
                           source=source)
 
 
@@ -135,15 +136,6 @@ async def _recorded_status(pool: asyncpg.Pool, initiative_id: str,
     if state.status == "active" and sites and all(s.status in ("completed", "cancelled") for s in sites):
         return "completed"
     return state.status
-
-
-def _label(site: SiteProgressView) -> str:
-    """As the initiative workflow counts its board: finished or paused sites by status."""
-    if site.stage is None:
-        return "Not started"
-    if site.status in ("completed", "cancelled", "paused"):
-        return site.status.capitalize()
-    return site.stage.value
 
 
 async def _running(handle) -> bool:

@@ -18,8 +18,8 @@ from temporalio.client import Client, WorkflowHandle
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.stages import Stage
-from service.playthrough import launch, play, simulate
-from service.simulation import Profile
+from simulation.playthrough import launch, play, simulate
+from simulation.districts import Profile
 from store.eventstore import EventStore
 from workflows.ids import site_workflow_id
 from workflows.models import ControlRequest, InitiativeOptions, InitiativeStatus

@@ -17,7 +17,7 @@ from typing import Iterator, Sequence, TextIO
 
 from domain import events as ev
 from domain.privacy import redact
-from service.audit import min_cell, names_in, summarize
+from audit.wording import min_cell, names_in, summarize
 
 CSV_COLUMNS = ("stream_id", "version", "event_id", "type", "schema_version", "occurred_at",
                "actor_id", "actor_role", "actor_district", "summary", "payload")

@@ -7,7 +7,7 @@ from pathlib import Path
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from devstack.settings import Settings
+from runtime.settings import Settings
 from workflows.coaching_cycle import CoachingCycleWorkflow
 from workflows.initiative import InitiativeWorkflow
 from workflows.site_group import SiteGroupWorkflow

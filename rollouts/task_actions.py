@@ -21,7 +21,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.actors import Actor
 from domain.commands import Outcome
 from domain.instruments import Assessment
-from service.refusals import explain_refusal
+from rollouts.refusals import explain_refusal
 from workflows.ids import site_workflow_id
 from workflows.models import CompleteTaskRequest, SubmitAssessmentRequest, UpdateOutcome
 from workflows.site_rollout import SiteRolloutWorkflow

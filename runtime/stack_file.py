@@ -12,9 +12,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from devstack.children import alive
-from devstack.local_stack import VAR
 
+ROOT = Path(__file__).resolve().parents[1]
+VAR = ROOT / "var"
+"""The checkout's data directory: the local stack's databases, logs and this file."""
 FILE_NAME = "stack.json"
 TEMPORAL_PORT, UI_PORT, API_PORT = 7233, 8233, 8000
 """`rollout up`'s ports unless told otherwise: Temporal's and its Web UI's usual ones, so the
@@ -59,3 +60,13 @@ def running_stack(data_dir: Path = VAR) -> RunningStack | None:
 
 def remove_stack(data_dir: Path) -> None:
     stack_file(data_dir).unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

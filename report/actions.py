@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 
 from domain.drivers import Driver
-from service.report import charts
-from service.report.model import Chart, Section, Table
-from service.report.queries import ActionItem
+from report import charts
+from report.model import Chart, Section, Table
+from report.queries import ActionItem
 
 OPEN, COMPLETED, WITHDRAWN = "Open", "Completed", "Withdrawn"
 STATUS_COLORS = {OPEN: "#D55E00", COMPLETED: "#009E73", WITHDRAWN: "#999999"}

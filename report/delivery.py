@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from service.report import charts
-from service.report.model import Chart, Section, Table
-from service.report.queries import Delivery
-from service.report.suppression import HIDDEN, Suppressor
-from service.report.trends import month_of
+from report import charts
+from report.model import Chart, Section, Table
+from report.queries import Delivery
+from report.suppression import HIDDEN, Suppressor
+from report.trends import month_of
 
 TITLE = "Coaching and professional development delivered"
 SCHEDULED, HELD = "PdSessionScheduled", "PdSessionHeld"

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime
 
+from domain.board import COLUMNS, NOT_STARTED, column
 from domain.stages import Stage
-from service.report import charts
-from service.report.model import Chart, Section, Table
+from report import charts
+from report.model import Chart, Section, Table
 from store.board_queries import BoardCell
 
-NOT_STARTED = "Not started"
-COLUMNS: tuple[str, ...] = (NOT_STARTED, *(s.value for s in Stage), "Completed", "Paused",
-                            "Cancelled")
 COLORS = {NOT_STARTED: "#BBBBBB", Stage.EXPLORATION.value: "#E69F00",
           Stage.INSTALLATION.value: "#56B4E9", Stage.INITIAL_IMPLEMENTATION.value: "#0072B2",
           Stage.FULL_IMPLEMENTATION.value: "#009E73", "Completed": "#004D40",
@@ -28,18 +26,11 @@ YEAR_END_BY_REGION = "year-end-by-region"
 ALL_SITES = "All sites"
 
 
-def column(cell: BoardCell) -> str:
-    """Where a site counts on the board (the rule of `rollout board`)."""
-    if cell.status in ("completed", "paused", "cancelled"):
-        return cell.status.capitalize()
-    return cell.stage or NOT_STARTED
-
-
 def tally(cells: list[BoardCell], at: datetime, group=lambda c: "") -> dict[str, Counter]:
     counts: dict[str, Counter] = defaultdict(Counter)
     for c in cells:
         if c.at == at:
-            counts[group(c)][column(c)] += c.sites
+            counts[group(c)][column(c.stage, c.status)] += c.sites
     return counts
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from statistics import fmean
 from typing import Callable, Iterable
 
-from service.report.queries import Score
+from report.queries import Score
 
 
 def latest_as_of(scores: Iterable[Score], moment: datetime,

@@ -24,11 +24,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from devstack.search_attributes import INITIATIVE_ID, SEARCH_ATTRIBUTES
+from workflows.search_attributes import INITIATIVE_ID, SEARCH_ATTRIBUTES
 from domain.actors import Actor
 from domain.plan import Plan
-from service.refusals import explain_refusal
-from service.temporal import connect
+from rollouts.refusals import explain_refusal
+from runtime.temporal import connect
 from workflows.ids import initiative_workflow_id, site_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import (

@@ -11,10 +11,10 @@ from datetime import datetime
 
 from domain.criteria import ExitCriteria
 from domain.drivers import DriverGroup, drivers_in, Driver
-from service.report import charts
-from service.report.model import Chart, Section, Table
-from service.report.queries import Score
-from service.report.trends import coinciding, latest_as_of, mean_or_none, percent_text
+from report import charts
+from report.model import Chart, Section, Table
+from report.queries import Score
+from report.trends import coinciding, latest_as_of, mean_or_none, percent_text
 
 OVERALL = "overall"
 STATEWIDE = "Statewide"

@@ -1,5 +1,5 @@
 """Is this process's world reachable? The container health check of a worker:
-`python -m service.health` exits 0 when PostgreSQL and Temporal both answer, 1 otherwise, with one
+`python -m runtime.health` exits 0 when PostgreSQL and Temporal both answer, 1 otherwise, with one
 line saying which did not."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import sys
 
 import asyncpg
 
-from devstack.process_exit import leave
-from devstack.settings import Settings, load_settings
-from service.temporal import connect_with
+from runtime.process_exit import leave
+from runtime.settings import Settings, load_settings
+from runtime.temporal import connect_with
 
 TIMEOUT = 5.0
 

@@ -1,0 +1,1 @@
+"""Simulated districts, coaches and state team, and the demo's story played with them."""
