@@ -42,7 +42,7 @@ def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]
     try:
         if url:
             return asyncio.run(with_pool(url, fetch)), False
-        with local_machine().local_database() as dsn:
+        with local_database() as dsn:
             return asyncio.run(with_pool(dsn, fetch)), True
     except asyncpg.UndefinedTableError:
         hint = f"; {DEMO_HINT}" if not url else " (its migrations have not been applied)"
@@ -53,6 +53,11 @@ def read(database_url: str | None, fetch: Callable[[asyncpg.Pool], Awaitable[T]]
             subprocess.CalledProcessError) as problem:
         fail(f"Cannot read the event store at {where}: {str(problem).strip() or type(problem).__name__}",
               UNAVAILABLE)
+
+
+def local_database():
+    """The demo's PostgreSQL under var/, started for the command and stopped after it."""
+    return local_machine().local_database()
 
 
 def _running_stack_url() -> str | None:
