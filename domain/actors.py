@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.errors import DomainError
+
 
 class Role(StrEnum):
     STATE_ADMIN = "state_admin"
@@ -34,3 +36,10 @@ class Actor(BaseModel):
 
 
 SYSTEM = Actor(id="rollout-engine", role=Role.SYSTEM)
+
+
+def require_state_admin(actor: Actor, doing: str) -> None:
+    """Opening a cohort and pausing, resuming or cancelling a rollout are the state's calls."""
+    if actor.role is not Role.STATE_ADMIN:
+        raise DomainError(f"Only a state admin may {doing}; {actor.id} is a {actor.role.value}.",
+                          field="actor.role", value=actor.role.value)

@@ -10,6 +10,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.errors import DomainError
 from domain.stages import Stage
 
 
@@ -59,3 +60,18 @@ def _share_verdict(stage: Stage, percent: float, previous: list[Stage | None]) -
         holds=bool(previous) and share >= percent,
         evidence=f"{reached} of {len(previous)} sites of the previous cohort ({share:.1f}%) "
                  f"at {stage} or beyond; gate {percent:g}%")
+
+
+def check_cohort_decision(cohorts, started, cohort_id: str) -> None:
+    """A state decision may open only a cohort of the plan whose gate is a decision and which has
+    not started yet."""
+    cohort = next((c for c in cohorts if c.id == cohort_id), None)
+    if cohort is None:
+        raise DomainError(f"There is no cohort '{cohort_id}' in this initiative.",
+                          field="cohort_id", value=cohort_id)
+    if cohort.gate.kind != "decision":
+        raise DomainError(f"Cohort '{cohort.id}' {describe_gate(cohort.gate)}; it needs no decision.",
+                          field="cohort_id", value=cohort.id)
+    if cohort.id in started:
+        raise DomainError(f"Cohort '{cohort.id}' has already started.", field="cohort_id",
+                          value=cohort.id)

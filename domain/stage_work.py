@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from domain.actors import SYSTEM
-from domain.commands import AssignTask
+from domain.commands import AssignTask, EscalateTask, PdSessionPlan, SchedulePdSessions
 from domain.instruments import Instrument
 from domain.site_state import SiteRolloutState
 from domain.stages import Stage
@@ -56,3 +56,21 @@ def review_every_weeks(stage: Stage, initial_weeks: int, default_weeks: int) -> 
     if stage not in REVIEW_STAGES:
         return None
     return initial_weeks if stage is Stage.INITIAL_IMPLEMENTATION else default_weeks
+
+
+def pd_commands(planned: list[PdSessionPlan], *, at: datetime) -> list:
+    """Book the stage's PD sessions and give the district one task per session: host it."""
+    return [SchedulePdSessions(at=at, actor=SYSTEM, sessions=planned)] + [
+        AssignTask(at=at, actor=SYSTEM, task_id=f"{s.session_id}:hold", kind="hold_pd_session",
+                   title=f"Host PD: {s.title} on {s.on:%a %d %b %Y}", assignee_role="district",
+                   due=s.on, ref=s.session_id)
+        for s in planned]
+
+
+def state_help_commands(state: SiteRolloutState, why: str, *, at: datetime, today: date) -> list:
+    """Something the site cannot solve alone (PD that cannot be booked): an action item for the
+    state team, escalated at once."""
+    task_id = state.key("state-help", len(state.tasks) + 1)
+    return [AssignTask(at=at, actor=SYSTEM, task_id=task_id, kind="action_item", title=why,
+                       assignee_role="state", due=today),
+            EscalateTask(at=at, actor=SYSTEM, task_id=task_id, reason=why)]

@@ -7,6 +7,7 @@ initiative-wide pause, resume and cancel through the site groups.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter, defaultdict
 from datetime import datetime, time, timezone
@@ -16,10 +17,11 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import initiative as agg
-    from domain.actors import SYSTEM, Role
+    from domain.actors import SYSTEM, require_state_admin
     from domain.board import NOT_STARTED, column
     from domain.calendar import next_school_day
-    from domain.cohorts import describe_gate
+    from domain.coaching import choose_coach
+    from domain.cohorts import check_cohort_decision, describe_gate
     from domain.errors import DomainError
     from domain.events import InitiativeLaunchedPayload
     from domain.plan import Plan
@@ -31,12 +33,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.site_group import SiteGroupWorkflow
     from workflows.site_rollout import SiteRolloutWorkflow
-    from workflows.site_rollout import _control_command as site_control_command
+    from workflows.site_work import control_command as site_control_command
     from workflows.recording import record
     from workflows.relay import RELAY_PATCH, closed_target
-    from workflows.update_checks import check_storable, refusing_invalid, require_request
+    from workflows.update_checks import (
+        check_storable, domain_refusal, refusal, refusing_domain_errors, refusing_invalid,
+        require_request,
+    )
 
 FINISHED = ("completed", "cancelled")
+MAIN_LOOP_PATCH = "initiative-controls-carried-out-by-the-main-loop"
+"""workflow.patched id: the control Update hands its request to the main loop, which alone
+records and relays it, and a date gate that comes due wakes the main loop instead of failing the
+run (an uncaught timeout of the wait failed it). Runs recorded before replay as they ran."""
 
 
 @workflow.defn
@@ -49,9 +58,53 @@ class InitiativeWorkflow:
             clock=_clock_for(input), state=agg.InitiativeState())
         self._dirty = False
         self._groups: list[workflow.ChildWorkflowHandle] = []
+        self._inbox: list[tuple[int, ControlRequest]] = []
+        self._answered: set[int] = set()
+        self._tickets = 0
+        self._main_loop_shape: bool | None = None
+
+    def _by_main_loop(self) -> bool:
+        """Whether this run carries out controls in its main loop (decided once per run)."""
+        if self._main_loop_shape is None:
+            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
+        return self._main_loop_shape
 
     @workflow.run
     async def run(self, input: InitiativeInput) -> InitiativeStatus:
+        if not self._by_main_loop():
+            return await self._run_before_main_loop(input)
+        if self._carry.state.status == "not_launched":
+            await self._execute(agg.LaunchInitiative(
+                at=self._now(), actor=input.launched_by, payload=_launch_payload(self._plan)))
+        while True:
+            await self._carry_out_controls()
+            if self._done():
+                if await self._handlers_finished():
+                    return self.status()
+                continue
+            await self._start_ready_cohorts()
+            if workflow.info().is_continue_as_new_suggested():
+                if await self._handlers_finished():
+                    workflow.continue_as_new(self._carried(input))
+                continue
+            await self._wait_for_news()
+
+    async def _wait_for_news(self) -> None:
+        """Until a site reports, a person acts, or the next date gate opens."""
+        try:
+            await workflow.wait_condition(lambda: self._dirty or bool(self._inbox) or self._done(),
+                                          timeout=self._until_next_date_gate())
+        except asyncio.TimeoutError:
+            pass  # a date gate is due: the next pass opens its cohort
+        self._dirty = False
+
+    async def _handlers_finished(self) -> bool:
+        """Every handler has returned (True), or a control waits in the inbox (False)."""
+        await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        return not self._inbox
+
+    async def _run_before_main_loop(self, input: InitiativeInput) -> InitiativeStatus:
+        """The run as recorded before MAIN_LOOP_PATCH: the control handler did its own work."""
         if self._carry.state.status == "not_launched":
             await self._execute(agg.LaunchInitiative(
                 at=self._now(), actor=input.launched_by, payload=_launch_payload(self._plan)))
@@ -59,14 +112,16 @@ class InitiativeWorkflow:
             await self._start_ready_cohorts()
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(InitiativeInput(
-                    plan=self._plan, launched_by=input.launched_by, options=self._options,
-                    carried=self._carry))
+                workflow.continue_as_new(self._carried(input))
             await workflow.wait_condition(lambda: self._dirty or self._done(),
                                           timeout=self._until_next_date_gate())
             self._dirty = False
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    def _carried(self, input: InitiativeInput) -> InitiativeInput:
+        return InitiativeInput(plan=self._plan, launched_by=input.launched_by,
+                               options=self._options, carried=self._carry)
 
     # --- cohorts ----------------------------------------------------------------------------
 
@@ -157,24 +212,37 @@ class InitiativeWorkflow:
     def _validate_cohort_decision(self, request: CohortDecisionRequest) -> None:
         require_request(request, "approve_cohort")
         check_storable(request)
-        _require_state_admin(request.actor, "open a cohort")
-        cohort = next((c for c in self._plan.cohorts if c.id == request.cohort_id), None)
-        if cohort is None:
-            raise _refuse(f"There is no cohort '{request.cohort_id}' in this initiative.",
-                          "cohort_id", request.cohort_id)
-        if cohort.gate.kind != "decision":
-            raise _refuse(f"Cohort '{cohort.id}' {describe_gate(cohort.gate)}; it needs no decision.",
-                          "cohort_id", cohort.id)
-        if cohort.id in self._carry.state.cohorts_started:
-            raise _refuse(f"Cohort '{cohort.id}' has already started.", "cohort_id", cohort.id)
+        with refusing_domain_errors():
+            require_state_admin(request.actor, "open a cohort")
+            check_cohort_decision(self._plan.cohorts, self._carry.state.cohorts_started,
+                                  request.cohort_id)
 
     @workflow.update
     async def control(self, request: ControlRequest) -> InitiativeStatus:
+        if not self._by_main_loop():
+            await self._carry_out_control(request)
+            return self.status()
+        self._tickets += 1
+        ticket = self._tickets
+        self._inbox.append((ticket, request))
+        await workflow.wait_condition(lambda: ticket in self._answered)
+        self._answered.discard(ticket)
+        return self.status()
+
+    async def _carry_out_controls(self) -> None:
+        while self._inbox:
+            ticket, request = self._inbox.pop(0)
+            await self._carry_out_control(request)
+            self._answered.add(ticket)
+
+    async def _carry_out_control(self, request: ControlRequest) -> None:
+        """A site's control goes to its workflow; the initiative's is recorded and relayed to
+        every group, which relays it to its sites."""
         if request.site_id is not None:
             await workflow.get_external_workflow_handle(
                 site_workflow_id(self._plan.initiative.id, request.site_id)
             ).signal(SiteRolloutWorkflow.initiative_control, request)
-            return self.status()
+            return
         await self._execute(self._control_command(request))
         if workflow.patched(RELAY_PATCH):
             await self._relay_to_groups(request)
@@ -184,7 +252,6 @@ class InitiativeWorkflow:
                     await workflow.get_external_workflow_handle(group_id).signal(
                         SiteGroupWorkflow.control, request)
         self._dirty = True
-        return self.status()
 
     async def _relay_to_groups(self, request: ControlRequest) -> None:
         """Each group once, including one a cohort starting meanwhile adds (the groups change while
@@ -204,22 +271,23 @@ class InitiativeWorkflow:
     def _validate_control(self, request: ControlRequest) -> None:
         require_request(request, "control")
         check_storable(request)
-        _require_state_admin(request.actor, f"{request.action} a rollout")
+        with refusing_domain_errors():
+            require_state_admin(request.actor, f"{request.action} a rollout")
         with refusing_invalid():  # every site applies it too: its command must be valid there
             site_control_command(request, self._now())
         if request.site_id is not None:
             if request.site_id not in self._carry.sites:
-                raise _refuse(f"Site '{request.site_id}' has no rollout under way in this initiative.",
+                raise refusal(f"Site '{request.site_id}' has no rollout under way in this initiative.",
                               "site_id", request.site_id)
             if self._carry.sites[request.site_id].status in FINISHED:
-                raise _refuse(f"The rollout of site '{request.site_id}' is "
+                raise refusal(f"The rollout of site '{request.site_id}' is "
                               f"{self._carry.sites[request.site_id].status}; there is nothing to "
                               f"{request.action}.", "site_id", request.site_id)
             return
         try:
             agg.decide(self._carry.state, self._control_command(request))
         except DomainError as refused:
-            raise _refuse(refused.message, refused.field, refused.value) from None
+            raise refusal(refused.message, refused.field, refused.value) from None
 
     @workflow.query
     def status(self) -> InitiativeStatus:
@@ -266,12 +334,10 @@ class InitiativeWorkflow:
             search_attributes=self._options.search_attributes)
 
     def _site_ref(self, site, cohort_id: str) -> SiteRef:
-        trainers = self._plan.pd.trainers
-        local = [t for t in trainers if t.region == site.region] or trainers
-        coach = local[sum(map(ord, site.id)) % len(local)].id if local else f"coach:{site.region}"
         return SiteRef(site_id=site.id, site_name=site.name, kind=site.kind, region=site.region,
                        district=site.district, cohort_id=cohort_id,
-                       practitioners=site.practitioners, coach_id=coach)
+                       practitioners=site.practitioners,
+                       coach_id=choose_coach(site.id, site.region, self._plan.pd.trainers))
 
     def _now(self) -> datetime:
         return self._carry.clock.school_now(workflow.now())
@@ -311,14 +377,3 @@ def _launch_payload(plan: Plan) -> InitiativeLaunchedPayload:
 
 def _column(progress: SiteProgress | None) -> str:
     return NOT_STARTED if progress is None else column(progress.stage, progress.status)
-
-
-def _require_state_admin(actor, doing: str) -> None:
-    if actor.role is not Role.STATE_ADMIN:
-        raise _refuse(f"Only a state admin may {doing}; {actor.id} is a {actor.role.value}.",
-                      "actor.role", actor.role.value)
-
-
-def _refuse(message: str, field: str | None, value) -> ApplicationError:
-    return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
-                            non_retryable=True)

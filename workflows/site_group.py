@@ -22,6 +22,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.site_rollout import SiteRolloutWorkflow
     from workflows.relay import RELAY_PATCH, closed_target
 
+MAIN_LOOP_PATCH = "group-controls-relayed-by-the-main-loop"
+"""workflow.patched id: the control signal only leaves the request for the main loop, which relays
+it to the sites (the handler relayed it itself before). Runs recorded before replay as they ran."""
+
 
 @workflow.defn
 class SiteGroupWorkflow:
@@ -29,11 +33,26 @@ class SiteGroupWorkflow:
     def __init__(self, input: GroupInput) -> None:
         self._input = input
         self._started = False
+        self._controls: list[ControlRequest] = []
+        self._main_loop_shape: bool | None = None
+
+    def _by_main_loop(self) -> bool:
+        """Whether this run relays controls from its main loop (decided once per run)."""
+        if self._main_loop_shape is None:
+            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
+        return self._main_loop_shape
 
     @workflow.run
     async def run(self, input: GroupInput) -> GroupOutcome:
+        by_main_loop = self._by_main_loop()
         handles = await asyncio.gather(*[self._start(site) for site in input.sites])
         self._started = True
+        if by_main_loop:
+            while not all(h.done() for h in handles):
+                await workflow.wait_condition(
+                    lambda: bool(self._controls) or all(h.done() for h in handles))
+                while self._controls:
+                    await self._relay(self._controls.pop(0), skip_closed=True)
         results = await asyncio.gather(*handles, return_exceptions=True)
         statuses = Counter(r.status if not isinstance(r, BaseException) else "failed" for r in results)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -57,9 +76,14 @@ class SiteGroupWorkflow:
     @workflow.signal
     async def control(self, request: ControlRequest) -> None:
         """Relay an initiative-wide pause, resume or cancel to every site of the group."""
+        if self._by_main_loop():
+            self._controls.append(request)
+            return
         await workflow.wait_condition(lambda: self._started)
+        await self._relay(request, skip_closed=workflow.patched(RELAY_PATCH))
+
+    async def _relay(self, request: ControlRequest, *, skip_closed: bool) -> None:
         initiative_id = self._input.settings.initiative_id
-        skip_closed = workflow.patched(RELAY_PATCH)
         for site in self._input.sites:
             try:
                 await workflow.get_external_workflow_handle(

@@ -1,344 +1,178 @@
 """One site's rollout of one initiative: Exploration → Installation → Initial → Full Implementation.
 
 The workflow is the application service around the domain aggregate: it turns time, people's
-updates and activity results into commands, lets `domain.rollout.decide` rule on them, folds the
+Updates and activity results into commands, lets `domain.rollout.decide` rule on them, folds the
 events into its state and records them in the event store. Each run handles one stage entry and
 then continues as new, so a five-year rollout keeps short histories.
+
+One coroutine, the main loop, does all the work: it alone runs activities, timers, child
+workflows and signals. An Update handler only waits: its validator has checked the request
+against the rules; the handler hands the request to the main loop's inbox and waits until the
+main loop has carried it out and left the outcome. A worker that picks the workflow up cold
+therefore replays one sequence of commands, whatever order the SDK hands it the Update and the
+results of the work in flight (temporalio/sdk-python#1591 is what the other order cost).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from dataclasses import dataclass
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.pd_scheduling import PdScheduleInput, PdScheduler
-    from activities.readiness import ReadinessInput, check_readiness
-    from activities.reviews import ReviewInput, hold_review
     from domain import commands as cmd
-    from domain.actors import SYSTEM
-    from domain.calendar import add_school_days
-    from domain.deadlines import DeadlinePolicy, deadline_commands, next_deadline
     from domain.errors import DomainError
-    from domain.events import Event
-    from domain.rollout import decide, fold
-    from domain.site_state import SiteRolloutState, TaskState
-    from domain.stage_work import coaching_every_weeks, entry_tasks, review_every_weeks
-    from workflows import search_attributes as sa
-    from workflows.activity_options import PURE, SCHEDULE
+    from domain.rollout import decide
+    from domain.site_state import TaskState
+    from domain.standing import explain
     from workflows.coaching_cycle import CoachingCycleWorkflow
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
-        CoachingCycleInput, CoachingStep, CompleteTaskRequest, ControlRequest, CycleOutcome,
-        OpenTask, SiteProgress, SiteRolloutInput, SiteStatus, StageDecisionRequest, StepDone,
-        SubmitAssessmentRequest, UpdateOutcome,
+        CompleteTaskRequest, ControlRequest, OpenTask, SiteProgress, SiteRolloutInput, SiteStatus,
+        StageDecisionRequest, StepDone, SubmitAssessmentRequest, UpdateOutcome,
     )
-    from workflows.recording import record
     from workflows.relay import closed_target
+    from workflows.site_rollout_locked import LockedShape
+    from workflows.site_work import FINISHED, SiteWork, control_command
     from workflows.update_checks import (
-        check_figures, check_storable, refusing_invalid, require_request,
+        check_figures, check_storable, domain_refusal, refusal, refusing_invalid, require_request,
     )
 
-FINISHED = ("completed", "cancelled")
-RUN_EVENT_BUDGET = 2_000
-"""A run this long continues as new even inside a stage that lasts years (the server's own
-suggestion comes much later), so every run replays quickly."""
-COACHING_STEP_DAYS = {"plan": 3, "observe": 8, "debrief": 12}
-FINISHED_CYCLE_PATCH = "record-a-cycle-that-finished-before-its-withdrawal"
-"""workflow.patched id: a coaching cycle that finished by itself in the moment its site changed
-stage is recorded as completed; before, the withdrawal signal sent to the closed cycle failed the
-site's workflow (ExternalWorkflowExecutionNotFound). Runs recorded before the patch replay as
-they ran."""
+MAIN_LOOP_PATCH = "updates-carried-out-by-the-main-loop"
+"""workflow.patched id: Update handlers hand their request to the main loop and wait for its
+outcome; the main loop is the only coroutine that runs activities, timers, children and signals,
+and a run continues as new right after its handlers have finished, with no work in between.
+Runs recorded before the patch replay through `LockedShape`."""
+
+
+@dataclass
+class _Pending:
+    """An accepted Update, waiting in the inbox for the main loop."""
+
+    ticket: int
+    request: SubmitAssessmentRequest | CompleteTaskRequest | StageDecisionRequest | ControlRequest
 
 
 @workflow.defn
-class SiteRolloutWorkflow:
+class SiteRolloutWorkflow(SiteWork, LockedShape):
     @workflow.init
     def __init__(self, input: SiteRolloutInput) -> None:
-        self._ctx = input.context
-        self._set = input.context.settings
-        self._site = input.context.site
-        self._state = input.state or SiteRolloutState()
-        self._routine = input.routine.model_copy(deep=True)
+        self._start_work(input)
         self._lock = asyncio.Lock()
-        self._dirty = False
-        self._needs_evaluation = False
-        self._controls: list[ControlRequest] = []
-        self._setups_this_run = 0
-        self._reported: tuple = ()
-        self._cycle: workflow.ChildWorkflowHandle | None = None
+        self._inbox: list[_Pending] = []
+        self._outcomes: dict[int, UpdateOutcome | ApplicationError] = {}
+        self._tickets = 0
+        self._main_loop_shape: bool | None = None
+
+    def _by_main_loop(self) -> bool:
+        """Whether this run hands its Updates to the main loop (decided once per run)."""
+        if self._main_loop_shape is None:
+            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
+        return self._main_loop_shape
 
     # --- the main loop ----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, input: SiteRolloutInput) -> SiteProgress:
-        async with self._lock:
-            if self._state.status == "not_enrolled":
-                await self._enroll()
-        while self._state.status not in FINISHED:
-            async with self._lock:
-                await self._step()
-            if self._should_continue_as_new():
-                await self._let_handlers_finish()
-                if self._state.status not in FINISHED:
-                    workflow.continue_as_new(SiteRolloutInput(
-                        context=self._ctx, state=self._state, routine=self._routine))
-            if self._state.status not in FINISHED:
-                await self._sleep_until_next_due()
-        async with self._lock:
-            await self._withdraw_cycle()
-        await self._let_handlers_finish()
-        return self._progress()
-
-    async def _let_handlers_finish(self) -> None:
-        """Wait for running updates, and close the run in a later workflow task than theirs.
-
-        An update completed in the task that also closes the run keeps the time-skipping test
-        server's clock locked; one second of workflow time apart costs nothing in production.
-        """
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        await workflow.sleep(timedelta(seconds=1))
-        await workflow.wait_condition(workflow.all_handlers_finished)
-
-    async def _step(self) -> None:
-        await self._apply_controls()
-        if self._state.status != "active":
-            return
-        if self._routine.setup_entry != self._state.stage_entries:
-            if self._setups_this_run and self._state.stage_entries > self._routine.setup_entry:
+        if not self._by_main_loop():
+            return await self._run_locked()
+        if self._state.status == "not_enrolled":
+            await self._enroll()
+        while True:
+            await self._apply_controls()
+            await self._carry_out_updates()
+            if self._state.status in FINISHED:
                 await self._withdraw_cycle()
-                return  # a new stage: set it up in a fresh run (continue-as-new)
-            await self._set_up_stage()
-        await self._record_finished_cycles()
-        await self._track_deadlines()
-        await self._run_routines()
+                if await self._handlers_finished():
+                    return self._progress()
+                continue
+            await self._step_stage_work()
+            if self._should_continue_as_new():
+                if await self._handlers_finished():
+                    workflow.continue_as_new(self._carried())
+                continue
+            await self._sleep_until_next_due()
+
+    async def _handlers_finished(self) -> bool:
+        """Wait until every Update handler has returned its outcome (True), or an Update has
+        arrived meanwhile and waits in the inbox for the main loop (False)."""
+        await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        return not self._inbox
+
+    async def _carry_out_updates(self) -> None:
+        while self._inbox:
+            pending = self._inbox.pop(0)
+            self._outcomes[pending.ticket] = await self._carry_out(pending.request)
+
+    async def _carry_out(self, request) -> UpdateOutcome | ApplicationError:
+        match request:
+            case SubmitAssessmentRequest():
+                return await self._decide_and_evaluate(self._submission(request))
+            case CompleteTaskRequest():
+                return await self._complete(request)
+            case StageDecisionRequest():
+                return await self._decide_and_evaluate(self._stage_decision(request))
+            case ControlRequest():
+                return await self._decide_and_evaluate(control_command(request, self._now()))
+        raise TypeError(f"not a site update: {request!r}")
+
+    async def _complete(self, request: CompleteTaskRequest) -> UpdateOutcome | ApplicationError:
+        """Complete the task, then what it stands for: a PD session held, a coaching step done."""
+        task = self._state.tasks.get(request.task_id)
+        outcome = await self._decide_and_evaluate(self._completion(request))
+        if isinstance(outcome, ApplicationError) or outcome.already_done or task is None:
+            return outcome
+        if task.kind == "hold_pd_session" and task.ref:
+            await self._execute([cmd.RecordPdSessionHeld(
+                at=self._now(), actor=request.actor, session_id=task.ref,
+                attendees=int(request.outcome.get("attendees", 0)))])
+        if task.kind == "coaching_step" and task.ref:
+            await self._tell_cycle(task, request)
+        return outcome
+
+    async def _tell_cycle(self, task: TaskState, request: CompleteTaskRequest) -> None:
+        try:
+            await workflow.get_external_workflow_handle(coaching_workflow_id(task.ref)).signal(
+                CoachingCycleWorkflow.step_done, StepDone(task_id=task.task_id, outcome=request.outcome))
+        except ApplicationError as failure:
+            if not closed_target(failure):
+                raise
+            workflow.logger.info("coaching cycle %s had closed; step %s is recorded", task.ref,
+                                 task.task_id)
+
+    async def _decide_and_evaluate(self, command) -> UpdateOutcome | ApplicationError:
+        try:
+            events = await self._execute([command])
+        except DomainError as refused:
+            return domain_refusal(refused)
         if self._needs_evaluation:
             await self._evaluate()
+        return UpdateOutcome(
+            already_done=not events, recorded=[e.type for e in events], stage=self._state.stage,
+            status=self._state.status,
+            explanation="Already recorded; nothing changed." if not events else explain(self._state))
 
-    def _should_continue_as_new(self) -> bool:
-        stage_boundary = (self._setups_this_run > 0
-                          and self._routine.setup_entry != self._state.stage_entries)
-        # A run never closes with a coaching cycle open: the cycle reports back to its parent run.
-        info = workflow.info()
-        too_long = info.is_continue_as_new_suggested() or \
-            info.get_current_history_length() > RUN_EVENT_BUDGET
-        return stage_boundary or (too_long and self._cycle is None)
-
-    async def _sleep_until_next_due(self) -> None:
-        wake = self._next_due()
-        timeout = None if wake is None else self._set.clock.real_delay_until(workflow.now(), wake)
-        try:
-            await workflow.wait_condition(lambda: self._dirty or self._cycle_finished(), timeout=timeout)
-        except asyncio.TimeoutError:
-            pass
-        self._dirty = False
-
-    # --- stage work -------------------------------------------------------------------------
-
-    async def _enroll(self) -> None:
-        site, settings = self._site, self._set
-        await self._execute([cmd.EnrollSite(
-            at=self._now(), actor=SYSTEM, initiative_id=settings.initiative_id, site_id=site.site_id,
-            site_name=site.site_name, kind=site.kind, region=site.region, district=site.district,
-            cohort_id=site.cohort_id, practitioners=site.practitioners, criteria=settings.criteria,
-            approval_required_for=settings.approval_required_for)])
-
-    async def _set_up_stage(self) -> None:
-        """Entering a stage: assign its tasks, schedule its PD, start its routines."""
-        self._setups_this_run += 1
-        self._routine.setup_entry = self._state.stage_entries
-        await self._withdraw_cycle()
-        today, stage = self._today(), self._state.stage
-        due = add_school_days(self._set.calendar, today, self._set.cadences.assessment_school_days)
-        await self._execute(entry_tasks(self._state, at=self._now(), due=due))
-        await self._schedule_pd(today)
-        cad = self._set.cadences
-        review_weeks = review_every_weeks(stage, cad.review_initial_weeks, cad.review_default_weeks)
-        self._routine.next_review_on = today + timedelta(weeks=review_weeks) if review_weeks else None
-        self._routine.next_cycle_on = today if self._coaching_weeks() else None
-        self._needs_evaluation = True
-
-    async def _schedule_pd(self, today: date) -> None:
-        sessions = self._set.pd_sessions.get(self._state.stage, [])
-        if not sessions:
-            return
-        settings = self._set
-        request = PdScheduleInput(
-            initiative_id=settings.initiative_id, site_id=self._site.site_id,
-            key_prefix=self._state.key(), sessions=sessions, trainers=settings.trainers,
-            calendar=settings.calendar, earliest=add_school_days(settings.calendar, today, 5),
-            deadline=add_school_days(settings.calendar, today,
-                                     settings.cadences.assessment_school_days * 3))
-        try:
-            planned = await workflow.execute_activity_method(
-                PdScheduler.schedule_pd, request, **SCHEDULE)
-        except ActivityError as failure:
-            await self._escalate_to_state(f"PD could not be scheduled: {_cause(failure)}")
-            return
-        commands: list = [cmd.SchedulePdSessions(at=self._now(), actor=SYSTEM, sessions=planned)]
-        commands += [cmd.AssignTask(
-            at=self._now(), actor=SYSTEM, task_id=f"{s.session_id}:hold", kind="hold_pd_session",
-            title=f"Host PD: {s.title} on {s.on:%a %d %b %Y}", assignee_role="district",
-            due=s.on, ref=s.session_id) for s in planned]
-        await self._execute(commands)
-
-    async def _escalate_to_state(self, why: str) -> None:
-        task_id = self._state.key("state-help", len(self._state.tasks) + 1)
-        await self._execute([
-            cmd.AssignTask(at=self._now(), actor=SYSTEM, task_id=task_id, kind="action_item",
-                           title=why, assignee_role="state", due=self._today()),
-            cmd.EscalateTask(at=self._now(), actor=SYSTEM, task_id=task_id, reason=why)])
-
-    async def _evaluate(self) -> None:
-        """Ask the rules whether the stage's exit holds: advance, hold (ask again) or regress."""
-        self._needs_evaluation = False
-        if self._state.status != "active" or self._state.pending_move is not None:
-            return
-        if self._routine.setup_entry != self._state.stage_entries:
-            return  # a stage just entered is judged once its tasks are out
-        cad = self._set.cadences
-        request = ReadinessInput(
-            state=self._state, at=self._now(), escalate_after_failures=cad.escalate_after_failures,
-            follow_up_due=add_school_days(self._set.calendar, self._today(), cad.remeasure_school_days))
-        events = await workflow.execute_activity(check_readiness, request, **PURE)
-        await self._fold_and_record(events)
-
-    # --- deadlines and routines -------------------------------------------------------------
-
-    async def _track_deadlines(self) -> None:
-        await self._execute(deadline_commands(
-            self._state, today=self._today(), at=self._now(), calendar=self._set.calendar,
-            policy=self._deadline_policy()))
-
-    async def _run_routines(self) -> None:
-        today, r = self._today(), self._routine
-        if self._coaching_weeks() and self._cycle is None and \
-                r.next_cycle_on is not None and today >= r.next_cycle_on:
-            await self._start_coaching_cycle(today)
-        review_weeks = self._review_weeks()
-        if review_weeks and r.next_review_on is not None and today >= r.next_review_on:
-            r.reviews_held += 1
-            request = ReviewInput(
-                state=self._state, at=self._now(), review_id=self._state.key("review", r.reviews_held),
-                number=r.reviews_held,
-                action_due=add_school_days(self._set.calendar, today, self._set.cadences.task_school_days))
-            await self._fold_and_record(await workflow.execute_activity(hold_review, request, **PURE))
-            r.next_review_on = today + timedelta(weeks=review_weeks)
-
-    async def _start_coaching_cycle(self, today: date) -> None:
-        r, cal = self._routine, self._set.calendar
-        r.cycles_started += 1
-        cycle_id = self._state.key("coaching", r.cycles_started)
-        steps = [CoachingStep(step=step, task_id=f"{cycle_id}:{step}", due=add_school_days(cal, today, days))
-                 for step, days in COACHING_STEP_DAYS.items()]
-        await self._execute([
-            cmd.StartCoachingCycle(at=self._now(), actor=SYSTEM, cycle_id=cycle_id,
-                                   number=r.cycles_started, coach_id=self._site.coach_id),
-            *[cmd.AssignTask(at=self._now(), actor=SYSTEM, task_id=s.task_id, kind="coaching_step",
-                             title=f"Coaching cycle {r.cycles_started}: {s.step}",
-                             assignee_role="coach", due=s.due, ref=cycle_id) for s in steps]])
-        self._cycle = await workflow.start_child_workflow(
-            CoachingCycleWorkflow.run,
-            CoachingCycleInput(cycle_id=cycle_id, coach_id=self._site.coach_id, steps=steps),
-            id=coaching_workflow_id(cycle_id),
-            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL)
-        r.active_cycle = cycle_id
-        r.next_cycle_on = today + timedelta(weeks=self._coaching_weeks())
-
-    def _cycle_finished(self) -> bool:
-        return self._cycle is not None and self._cycle.done()
-
-    async def _record_finished_cycles(self) -> None:
-        if not self._cycle_finished():
-            return
-        outcome: CycleOutcome = self._cycle.result()
-        self._cycle, self._routine.active_cycle = None, None
-        if outcome.withdrawn or self._state.coaching_cycles.get(outcome.cycle_id, True) or \
-                self._state.status != "active":  # a finished rollout's record ends with it
-            return
-        await self._execute([cmd.CompleteCoachingCycle(
-            at=self._now(), actor=SYSTEM, cycle_id=outcome.cycle_id,
-            practitioners_observed=outcome.practitioners_observed,
-            feedback_given=outcome.feedback_given)])
-
-    async def _withdraw_cycle(self) -> None:
-        """A stage change or the end of the rollout closes a cycle still under way; a cycle
-        that finished by itself first (its last step answered just before) is recorded as
-        completed instead of being sent a withdrawal it can no longer receive."""
-        if self._cycle is None:
-            return
-        if self._cycle.done() and workflow.patched(FINISHED_CYCLE_PATCH):
-            await self._record_finished_cycles()
-            return
-        try:
-            await self._cycle.signal(CoachingCycleWorkflow.withdraw)
-        except ApplicationError as failure:
-            if not (closed_target(failure) and workflow.patched(FINISHED_CYCLE_PATCH)):
-                raise
-            await self._cycle  # it finished while the withdrawal was on its way
-            await self._record_finished_cycles()
-            return
-        await self._cycle
-        self._cycle, self._routine.active_cycle = None, None
-
-    async def _apply_controls(self) -> None:
-        while self._controls:
-            request = self._controls.pop(0)
-            try:
-                await self._execute([_control_command(request, self._now())])
-            except DomainError as refused:
-                workflow.logger.info("initiative control not applied: %s", refused.message)
-
-    # --- recording --------------------------------------------------------------------------
-
-    async def _execute(self, commands: list) -> list[Event]:
-        """Decide each command in turn, fold the events, and record them in one batch; the
-        events that stand (see `_record`)."""
-        before, events = self._state, []
-        for command in commands:
-            new = decide(self._state, command)
-            self._state = fold(new, self._state)
-            events += new
-        return await self._record(events, before)
-
-    async def _fold_and_record(self, events: list[Event]) -> None:
-        before, self._state = self._state, fold(events, self._state)
-        await self._record(events, before)
-
-    async def _record(self, events: list[Event], before: SiteRolloutState) -> list[Event]:
-        """Record the batch. If this task ran before (a reset re-ran it) and stored different
-        events at these numbers then, those stand: the state is folded from them instead."""
-        if not events:
-            return events
-        events, adopted = await record(events, before, fold)
-        if adopted is not None:
-            self._state = adopted
-        if any(e.type in ("AssessmentSubmitted", "PdSessionScheduled", "StageMoveApproved")
-               for e in events):
-            self._needs_evaluation = True
-        if self._set.search_attributes and any(e.type == "StageEntered" for e in events):
-            workflow.upsert_search_attributes([sa.ROLLOUT_STAGE.value_set(self._state.stage.value)])
-        await self._report_progress()
-        return events
-
-    async def _report_progress(self) -> None:
-        progress = self._progress()
-        key = (progress.stage, progress.status)
-        if key == self._reported:
-            return
-        self._reported = key
-        await workflow.get_external_workflow_handle(self._set.initiative_workflow_id).signal(
-            "site_progress", progress)
+    async def _hand_over(self, request) -> UpdateOutcome:
+        """Leave the request in the main loop's inbox; return the outcome it leaves."""
+        self._tickets += 1
+        ticket = self._tickets
+        self._inbox.append(_Pending(ticket, request))
+        self._dirty = True
+        await workflow.wait_condition(lambda: ticket in self._outcomes)
+        outcome = self._outcomes.pop(ticket)
+        if isinstance(outcome, ApplicationError):
+            raise outcome
+        return outcome
 
     # --- people: updates with validators ----------------------------------------------------
 
     @workflow.update
     async def submit_assessment(self, request: SubmitAssessmentRequest) -> UpdateOutcome:
-        command = self._submission(request)
-        return await self._handle(command)
+        if self._by_main_loop():
+            return await self._hand_over(request)
+        return await self._handle(self._submission(request))
 
     @submit_assessment.validator
     def _validate_submission(self, request: SubmitAssessmentRequest) -> None:
@@ -350,19 +184,9 @@ class SiteRolloutWorkflow:
 
     @workflow.update
     async def complete_task(self, request: CompleteTaskRequest) -> UpdateOutcome:
-        async with self._lock:
-            task = self._state.tasks.get(request.task_id)
-            outcome = await self._handle_locked(self._completion(request))
-            if outcome.already_done or task is None:
-                return outcome
-            if task.kind == "hold_pd_session" and task.ref:
-                await self._execute([cmd.RecordPdSessionHeld(
-                    at=self._now(), actor=request.actor, session_id=task.ref,
-                    attendees=int(request.outcome.get("attendees", 0)))])
-            if task.kind == "coaching_step" and task.ref:
-                await workflow.get_external_workflow_handle(coaching_workflow_id(task.ref)).signal(
-                    CoachingCycleWorkflow.step_done, StepDone(task_id=task.task_id, outcome=request.outcome))
-            return outcome
+        if self._by_main_loop():
+            return await self._hand_over(request)
+        return await self._complete_task_locked(request)
 
     @complete_task.validator
     def _validate_completion(self, request: CompleteTaskRequest) -> None:
@@ -377,6 +201,8 @@ class SiteRolloutWorkflow:
 
     @workflow.update
     async def decide_stage_move(self, request: StageDecisionRequest) -> UpdateOutcome:
+        if self._by_main_loop():
+            return await self._hand_over(request)
         return await self._handle(self._stage_decision(request))
 
     @decide_stage_move.validator
@@ -389,7 +215,9 @@ class SiteRolloutWorkflow:
 
     @workflow.update
     async def control(self, request: ControlRequest) -> UpdateOutcome:
-        return await self._handle(_control_command(request, self._now()))
+        if self._by_main_loop():
+            return await self._hand_over(request)
+        return await self._handle(control_command(request, self._now()))
 
     @control.validator
     def _validate_control(self, request: ControlRequest) -> None:
@@ -398,7 +226,7 @@ class SiteRolloutWorkflow:
         if request.site_id is not None:
             self._check_site(request.site_id)
         with refusing_invalid():
-            self._dry_run(_control_command(request, self._now()))
+            self._dry_run(control_command(request, self._now()))
 
     @workflow.signal
     def initiative_control(self, request: ControlRequest) -> None:
@@ -416,34 +244,18 @@ class SiteRolloutWorkflow:
             open_tasks=[_open_task(t) for t in s.open_tasks()], last_checks=list(s.last_checks),
             regressions=s.regressions)
 
-    async def _handle(self, command) -> UpdateOutcome:
-        async with self._lock:
-            return await self._handle_locked(command)
-
-    async def _handle_locked(self, command) -> UpdateOutcome:
-        try:
-            events = await self._execute([command])
-        except DomainError as refused:
-            raise _rejection(refused) from None
-        if self._needs_evaluation:
-            await self._evaluate()
-        self._dirty = True
-        return UpdateOutcome(
-            already_done=not events, recorded=[e.type for e in events], stage=self._state.stage,
-            status=self._state.status,
-            explanation="Already recorded; nothing changed." if not events else _explain(self._state))
+    # --- requests as domain commands --------------------------------------------------------
 
     def _dry_run(self, command) -> None:
         try:
             decide(self._state, command)
         except DomainError as refused:
-            raise _rejection(refused) from None
+            raise domain_refusal(refused) from None
 
     def _check_site(self, site_id: str) -> None:
         if site_id != self._site.site_id:
-            raise ApplicationError(
-                f"This is the rollout of site '{self._site.site_id}', not '{site_id}'.",
-                {"field": "site_id", "value": site_id}, type="DomainError", non_retryable=True)
+            raise refusal(f"This is the rollout of site '{self._site.site_id}', not '{site_id}'.",
+                          "site_id", site_id)
 
     def _submission(self, r: SubmitAssessmentRequest) -> cmd.SubmitAssessment:
         return cmd.SubmitAssessment(at=self._now(), actor=r.actor, assessment_id=r.assessment_id,
@@ -460,79 +272,9 @@ class SiteRolloutWorkflow:
             return cmd.OverrideStageMove(**common, reason=r.reason)
         return cmd.RegressSite(**common, reason=r.reason)
 
-    # --- time -------------------------------------------------------------------------------
-
-    def _now(self):
-        return self._set.clock.school_now(workflow.now())
-
-    def _today(self) -> date:
-        return self._set.clock.today(workflow.now())
-
-    def _coaching_weeks(self) -> int | None:
-        cad = self._set.cadences
-        return coaching_every_weeks(self._state.stage, cad.coaching_initial_weeks, cad.coaching_full_weeks)
-
-    def _review_weeks(self) -> int | None:
-        cad = self._set.cadences
-        return review_every_weeks(self._state.stage, cad.review_initial_weeks, cad.review_default_weeks)
-
-    def _deadline_policy(self) -> DeadlinePolicy:
-        cad = self._set.cadences
-        return DeadlinePolicy(remind_school_days_before=cad.reminder_school_days_before,
-                              escalate_after_school_days=cad.escalate_after_school_days)
-
-    def _next_due(self) -> date | None:
-        """The next school day something is due: a reminder, a deadline, a cycle or a review."""
-        if self._state.status != "active":
-            return None
-        today, r = self._today(), self._routine
-        candidates = [next_deadline(self._state, today=today, calendar=self._set.calendar,
-                                    policy=self._deadline_policy())]
-        if self._coaching_weeks() and self._cycle is None:
-            candidates.append(r.next_cycle_on)
-        if self._review_weeks():
-            candidates.append(r.next_review_on)
-        future = [d for d in candidates if d is not None and d > today]
-        return min(future, default=None)
-
-    def _progress(self) -> SiteProgress:
-        return SiteProgress(site_id=self._site.site_id, cohort_id=self._site.cohort_id,
-                            region=self._site.region, stage=self._state.stage,
-                            status=self._state.status, version=self._state.version)
-
-
-def _control_command(request: ControlRequest, at):
-    if request.action == "pause":
-        return cmd.PauseRollout(at=at, actor=request.actor, reason=request.reason or "paused")
-    if request.action == "resume":
-        return cmd.ResumeRollout(at=at, actor=request.actor, note=request.reason)
-    return cmd.CancelRollout(at=at, actor=request.actor, reason=request.reason or "cancelled")
-
-
-def _rejection(refused: DomainError) -> ApplicationError:
-    return ApplicationError(refused.message, {"field": refused.field, "value": str(refused.value)},
-                            type="DomainError", non_retryable=True)
-
-
-def _explain(state: SiteRolloutState) -> str:
-    if state.status != "active":
-        return f"The rollout is {state.status}."
-    if state.pending_move:
-        return f"Criteria met; waiting for the state team to approve the move to {state.pending_move}."
-    unmet = [c for c in state.last_checks if not c.met]
-    if not unmet:
-        return f"The site is in {state.stage}."
-    gaps = "; ".join(f"{c.name}: {c.actual} (needs {c.required})" for c in unmet)
-    return f"The site stays in {state.stage}: {gaps}."
-
 
 def _open_task(task: TaskState) -> OpenTask:
     return OpenTask(task_id=task.task_id, kind=task.kind, title=task.title, stage=task.stage,
                     assignee_role=task.assignee_role, due=task.due,
                     instrument=task.instrument.value if task.instrument else None, ref=task.ref,
                     overdue=task.overdue, escalated=task.escalated)
-
-
-def _cause(failure: ActivityError) -> str:
-    cause = failure.cause
-    return getattr(cause, "message", None) or str(cause or failure)

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from domain.actors import Role
+from domain.errors import DomainError
 
 FIGURES = {"hold_pd_session": ("attendees", "A PD session's attendance"),
            "coaching_step": ("practitioners_observed", "A coaching step's practitioners observed")}
@@ -31,6 +32,11 @@ MOST_PEOPLE = 10_000
 def refusal(message: str, field: str, value: object) -> ApplicationError:
     return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
                             non_retryable=True)
+
+
+def domain_refusal(refused: DomainError) -> ApplicationError:
+    """The Temporal failure a person sees for a command the rules refused."""
+    return refusal(refused.message, refused.field, refused.value)
 
 
 def shown(value: object) -> str:
@@ -48,6 +54,15 @@ def require_request(request: object, update: str) -> None:
     if actor is not None and actor.role is Role.SYSTEM:
         raise refusal(f"Updates come from people: '{actor.id}' claims the system role, which only "
                       "the engine itself acts in.", "actor.role", actor.role.value)
+
+
+@contextmanager
+def refusing_domain_errors() -> Iterator[None]:
+    """A check of the domain's that refuses (a DomainError) refuses the Update, in its words."""
+    try:
+        yield
+    except DomainError as refused:
+        raise domain_refusal(refused) from None
 
 
 @contextmanager
