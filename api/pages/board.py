@@ -66,8 +66,7 @@ async def board(initiative_id: str, request: Request, who: Principal = Depends(v
                 chosen: str = Query("", alias="column", description="a board column")):
     _require_board_role(who)
     pool, district = await pool_of(request), district_of(who)
-    span = (await board_queries.history_span(pool, initiative_id) if district is None
-            else await district_queries.history_span(pool, initiative_id, district))
+    span = await board_queries.history_span(pool, initiative_id, district)
     if span is None:
         raise PageProblem(404, "No such board",
                           f"There is no stage board for initiative '{initiative_id}' that you "
@@ -75,8 +74,7 @@ async def board(initiative_id: str, request: Request, who: Principal = Depends(v
     moments = board_queries.moments_between(*span, OVER_TIME_POINTS)
 
     async def cells_at(at):
-        return (await board_queries.board_at(pool, initiative_id, at) if district is None
-                else await district_queries.board_at(pool, initiative_id, at, district))
+        return await board_queries.board_at(pool, initiative_id, at, district)
 
     now, history = await cells_at([span[1]]), await cells_at(moments)
     by_cohort = _bars(now, lambda c: c.cohort_id, initiative_id, "cohort")
