@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import Principal, district_of
 from api.pages.charts import Bar, stacked_bars
 from api.pages.connections import pool_of
-from api.pages.reads import initiatives
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from api.pages.urls import board_url, site_url
@@ -23,6 +22,7 @@ from domain.board import COLUMNS, column
 from domain.actors import Role
 from store import board_queries, district_queries
 from store.board_queries import BoardCell
+from store.initiative_queries import initiatives_with_sites
 
 router = APIRouter()
 OVER_TIME_POINTS = 8
@@ -55,7 +55,7 @@ def _site_column(row) -> str:
 @router.get("/board")
 async def board_index(request: Request, who: Principal = Depends(viewer)):
     _require_board_role(who)
-    found = await initiatives(await pool_of(request), district_of(who))
+    found = await initiatives_with_sites(await pool_of(request), district_of(who))
     return render(request, "board_index.html", {"initiatives": found, "board_url": board_url},
                   who=who)
 
