@@ -96,10 +96,14 @@ def strings(tree: ast.Module) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def sql_strings(root: Path) -> list[tuple[Path, int, str]]:
+    return [(path, line, value) for path, tree in sources(root)
+            for line, value in strings(tree) if SQL.search(value)]
+
+
 def sql_findings(root: Path) -> list[str]:
     return [f"{path}:{line}: SQL outside store/: {' '.join(value.split())[:80]!r}"
-            for path, tree in sources(root) if path.parts[0] not in SQL_ALLOWED
-            for line, value in strings(tree) if SQL.search(value)]
+            for path, line, value in sql_strings(root) if path.parts[0] not in SQL_ALLOWED]
 
 
 # --- the rules over this tree ------------------------------------------------------------------
@@ -117,7 +121,8 @@ def test_only_devstack_tests_and_benchmarks_import_devstack():
 
 
 def test_sql_lives_only_under_store():
-    assert len(sources(ROOT)) > 100
+    in_store = [found for found in sql_strings(ROOT) if found[0].parts[0] == "store"]
+    assert len(in_store) >= 80, "the check no longer sees the store's own statements"
     found = sql_findings(ROOT)
     assert not found, "SQL belongs in a module under store/:\n" + "\n".join(found)
 
