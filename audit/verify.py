@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import asyncpg
-from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.events import RecordEventsInput, RecordResult
 from domain.events import Event
-from store.codec import EVENT_COLUMNS, event_from_row
+from store.audit_queries import stored_versions
 from store.eventstore import EventStore
 from workflows.ids import initiative_workflow_id, site_workflow_id
 
@@ -104,17 +103,13 @@ def _recorded_batches(client: Client, events) -> Iterator[tuple[RecordEventsInpu
 
 
 async def compare(pool: asyncpg.Pool, stream_id: str, decided: dict[int, Event]) -> list[Finding]:
-    rows = await pool.fetch(f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 "
-                            "ORDER BY stream_version", stream_id)
     stored: dict[int, Event | None] = {}
     findings = []
-    for row in rows:
-        try:
-            stored[row["stream_version"]] = event_from_row(row)
-        except ValidationError as unreadable:
-            stored[row["stream_version"]] = None
-            findings.append(Finding(stream_id, row["stream_version"],
-                                    f"unreadable: {unreadable.errors()[0]['msg']}"))
+    for row in await stored_versions(pool, stream_id):
+        stored[row.version] = row.event
+        if row.unreadable is not None:
+            findings.append(Finding(stream_id, row.version,
+                                    f"unreadable: {row.unreadable.errors()[0]['msg']}"))
     for version in sorted(set(decided) | set(stored)):
         mine, theirs = stored.get(version, ...), decided.get(version)
         if theirs is None:

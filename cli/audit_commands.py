@@ -26,7 +26,8 @@ from domain import events as ev
 from domain import privacy
 from domain.site_state import fold
 from audit.wording import StageMove, min_cell, names_in, stage_moves, summarize, when, who
-from store.audit_queries import actor_events, window_events
+from store.audit_queries import SiteStanding, actor_events, site_ids, site_standings, window_events
+from store.initiative_queries import recent_initiatives
 from store.eventstore import EventStore
 
 audit_app = typer.Typer(no_args_is_help=True,
@@ -48,7 +49,7 @@ class Record:
 
     events: list[ev.Event]
     known: list[str] = field(default_factory=list)
-    sites: list[asyncpg.Record] = field(default_factory=list)
+    sites: list[SiteStanding] = field(default_factory=list)
 
 
 @audit_app.command("site")
@@ -96,9 +97,9 @@ def initiative(
     sites = Table("site", "name", "region", "cohort", "stage", "status", "since", "regressions",
                   "escalations", title=f"Sites of {initiative_id}")
     for s in record.sites:
-        since = when(s["stage_entered_at"]) if s["stage_entered_at"] else "-"
-        _add_row(sites, s["site_id"], s["name"], s["region"], s["cohort_id"], s["stage"] or "-",
-                 s["status"], since, str(s["regressions"]), str(s["escalations"]))
+        since = when(s.stage_entered_at) if s.stage_entered_at else "-"
+        _add_row(sites, s.site_id, s.name, s.region, s.cohort_id, s.stage or "-",
+                 s.status, since, str(s.regressions), str(s.escalations))
     out.print(sites)
     out.print(Text(f"Details of one site: rollout audit site {initiative_id} SITE_ID"))
 
@@ -209,23 +210,14 @@ def _print_moves(out: Console, moves: list[StageMove]) -> None:
 
 async def _site_record(pool: asyncpg.Pool, initiative_id: str, site_id: str) -> Record:
     events = await EventStore(pool).read_stream(ev.site_stream(initiative_id, site_id))
-    known = [] if events else [r["site_id"] for r in await pool.fetch(
-        "SELECT site_id FROM sites WHERE initiative_id = $1 ORDER BY site_id LIMIT 20", initiative_id)]
+    known = [] if events else await site_ids(pool, initiative_id)
     return Record(events, known)
 
 
 async def _initiative_record(pool: asyncpg.Pool, initiative_id: str) -> Record:
     events = await EventStore(pool).read_stream(ev.initiative_stream(initiative_id))
-    sites = await pool.fetch(
-        "SELECT s.site_id, s.name, s.region, s.cohort_id, s.stage, s.status, s.stage_entered_at, "
-        "(SELECT count(*) FROM events e WHERE e.stream_id = s.stream_id "
-        " AND e.type = 'SiteRegressed') AS regressions, "
-        "(SELECT count(*) FROM events e WHERE e.stream_id = s.stream_id "
-        " AND e.type = 'TaskEscalated') AS escalations "
-        "FROM sites s WHERE s.initiative_id = $1 ORDER BY s.region, s.site_id", initiative_id)
-    known = [] if events or sites else [r["id"] for r in await pool.fetch(
-        "SELECT substr(stream_id, length('initiative/') + 1) AS id FROM streams "
-        "WHERE stream_id LIKE 'initiative/%' ORDER BY updated_at DESC LIMIT 5")]
+    sites = await site_standings(pool, initiative_id)
+    known = [] if events or sites else await recent_initiatives(pool)
     return Record(events, known, sites)
 
 

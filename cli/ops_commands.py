@@ -29,7 +29,8 @@ from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
 from rollouts import operations as ops
-from rollouts.control_history import control_history, initiative_recorded
+from rollouts.control_history import control_history
+from store.initiative_queries import initiative_recorded
 from workflows.ids import initiative_workflow_id
 from workflows.models import ControlRequest, InitiativeStatus
 

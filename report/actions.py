@@ -12,7 +12,7 @@ from collections import Counter
 from domain.drivers import Driver
 from report import charts
 from report.model import Chart, Section, Table
-from report.queries import ActionItem
+from store.report_queries import ActionItem
 
 OPEN, COMPLETED, WITHDRAWN = "Open", "Completed", "Withdrawn"
 STATUS_COLORS = {OPEN: "#D55E00", COMPLETED: "#009E73", WITHDRAWN: "#999999"}

@@ -1,8 +1,9 @@
 """Building the annual SSIP progress report of one initiative from the event store.
 
-Reads (queries.py), then shapes each section (board, capacity, fidelity, delivery, actions), then
-the notes about the data itself. Each step is announced to `progress`, so a command can show how
-far it has got; a state-scale year draws a dozen charts over tens of thousands of rows.
+Reads (store/report_queries.py and the stage board), then shapes each section (board, capacity,
+fidelity, delivery, actions), then the notes about the data itself. Each step is announced to
+`progress`, so a command can show how far it has got; a state-scale year draws a dozen charts over
+tens of thousands of rows.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import asyncpg
 
 from domain.plan import Plan
 from domain.privacy import MIN_CELL
-from report import actions, board, capacity, delivery, fidelity, queries
+from report import actions, board, capacity, delivery, fidelity
 from report.model import Report, Section, Table
 from report.period import ReportYear, moment_label, month_ends, school_year
 from report.suppression import Suppressor
 from report.trends import months_of
+from store import board_queries, report_queries
 
 Progress = Callable[[str], None]
 """Called as each step starts, with what the step does."""
@@ -64,33 +66,33 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
     steps = iter(STEPS)
 
     progress(next(steps))
-    launch = await queries.launch(pool, initiative_id)
-    span = await queries.span(pool, initiative_id)
+    launch = await report_queries.launch(pool, initiative_id)
+    span = await board_queries.history_span(pool, initiative_id)
     if span is None:
-        known = await queries.known_initiatives(pool)
+        known = await report_queries.known_initiatives(pool)
         hint = f" Initiatives recorded: {', '.join(known)}." if known else ""
         raise ReportError(f"No stage history is recorded for initiative '{initiative_id}'.{hint}",
                           not_found=True)
-    through = await queries.last_event_at(pool, initiative_id)
+    through = await report_queries.last_event_at(pool, initiative_id)
     _check_overlap(period, span[0], through or span[1], initiative_id)
-    behind = await queries.projections_behind(pool)
-    criteria = await queries.criteria(pool, initiative_id)
-    started = await queries.cohorts_started(pool, initiative_id, period.end)
+    behind = await report_queries.projections_behind(pool)
+    criteria = await report_queries.criteria(pool, initiative_id)
+    started = await report_queries.cohorts_started(pool, initiative_id, period.end)
 
     progress(next(steps))
     moments = month_ends(period)
     labels = [f"{period.first_day:%-d %b %Y} (start)", *map(moment_label, moments[1:])]
-    cells = await queries.boards(pool, initiative_id, moments)
+    cells = await board_queries.board_at(pool, initiative_id, moments)
     progress(next(steps))
-    capacity_scores = await queries.capacity_scores(pool, initiative_id, period.end)
+    capacity_scores = await report_queries.capacity_scores(pool, initiative_id, period.end)
     progress(next(steps))
-    fidelity_scores = await queries.fidelity_scores(pool, initiative_id, period.end)
+    fidelity_scores = await report_queries.fidelity_scores(pool, initiative_id, period.end)
     progress(next(steps))
-    deliveries = await queries.deliveries(pool, initiative_id, period.start, period.end)
-    steps_done = await queries.coaching_steps_completed(pool, initiative_id, period.start,
-                                                        period.end)
+    deliveries = await report_queries.deliveries(pool, initiative_id, period.start, period.end)
+    steps_done = await report_queries.coaching_steps_completed(pool, initiative_id, period.start,
+                                                               period.end)
     progress(next(steps))
-    items = await queries.action_items(pool, initiative_id, period.start, period.end)
+    items = await report_queries.action_items(pool, initiative_id, period.start, period.end)
 
     cohorts = launch.cohort_ids if launch else sorted({c.cohort_id for c in cells})
     unstarted = [c for c in cohorts if c not in started and
@@ -137,7 +139,7 @@ def _check_overlap(period: ReportYear, first: datetime, last: datetime, initiati
                           not_found=True)
 
 
-def _facts(initiative_id: str, launch: queries.Launch | None, period: ReportYear,
+def _facts(initiative_id: str, launch: report_queries.Launch | None, period: ReportYear,
            cohorts: list[str], started: dict[str, datetime]) -> list[tuple[str, str]]:
     facts = [("Initiative", f"{launch.name} ({initiative_id})" if launch else initiative_id)]
     if launch:
@@ -186,7 +188,7 @@ def _statewide_fidelity(sections: list[Section]) -> str | None:
 
 
 def _notes(period: ReportYear, through: datetime | None, plan: Plan | None,
-           launch: queries.Launch | None, behind: dict[str, int]) -> list[str]:
+           launch: report_queries.Launch | None, behind: dict[str, int]) -> list[str]:
     notes = [f"The {name} read model is being rebuilt ({count} events still to replay), so its "
              "figures may be incomplete (run: rollout projections rebuild)."
              for name, count in behind.items()]

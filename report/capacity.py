@@ -13,7 +13,7 @@ from domain.criteria import ExitCriteria
 from domain.drivers import DriverGroup, drivers_in, Driver
 from report import charts
 from report.model import Chart, Section, Table
-from report.queries import Score
+from store.report_queries import Score
 from report.trends import coinciding, latest_as_of, mean_or_none, percent_text
 
 OVERALL = "overall"

@@ -13,7 +13,7 @@ from datetime import date
 
 from report import charts
 from report.model import Chart, Section, Table
-from report.queries import Delivery
+from store.report_queries import Delivery
 from report.suppression import HIDDEN, Suppressor
 from report.trends import month_of
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from domain.criteria import ExitCriteria
 from report import charts
 from report.model import Chart, Section, Table
-from report.queries import Score
+from store.report_queries import Score
 from report.suppression import HIDDEN, Suppressor
 from report.trends import (
     Pooled, coinciding, latest_as_of, percent_text, pooled_fidelity,

@@ -1,7 +1,7 @@
 """Turning dated rows into series: each site's latest score as of a moment, counts per month.
 
-Pure functions over the rows `queries` returns, so the report's arithmetic is tested without a
-database and reads the same wherever it is used.
+Pure functions over the rows `store.report_queries` returns, so the report's arithmetic is tested
+without a database and reads the same wherever it is used.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from statistics import fmean
 from typing import Callable, Iterable
 
-from report.queries import Score
+from store.report_queries import Score
 
 
 def latest_as_of(scores: Iterable[Score], moment: datetime,

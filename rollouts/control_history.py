@@ -2,7 +2,8 @@
 store: the record `rollout status` shows under the board (the workflow's status has no reasons).
 
 An initiative-wide control is recorded once in the initiative's stream and again in every site's
-stream as the sites apply it; those copies are left out, so each decision is listed once.
+stream as the sites apply it; the store's read (store/control_queries.py) leaves those copies out,
+so each decision is listed once.
 """
 
 from __future__ import annotations
@@ -12,23 +13,10 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel
 
-from domain.events import initiative_stream
+from domain.events import SITE_STREAM_PREFIX, initiative_stream
+from store.control_queries import latest_controls
 
 CONTROL_TYPES = {"RolloutPaused": "pause", "RolloutResumed": "resume", "RolloutCancelled": "cancel"}
-
-_REASON = "coalesce(e.payload ->> 'reason', e.payload ->> 'note', '')"
-_CONTROLS = f"""
-    SELECT e.stream_id, e.type, e.actor ->> 'id' AS actor_id, {_REASON} AS reason, e.recorded_at
-    FROM events e
-    WHERE e.type = ANY($3::text[])
-      AND (e.stream_id = $1
-           OR (starts_with(e.stream_id, $2) AND e.actor ->> 'role' <> 'system'
-               AND NOT EXISTS (
-                   SELECT 1 FROM events i
-                   WHERE i.stream_id = $1 AND i.type = e.type AND i.actor ->> 'id' = e.actor ->> 'id'
-                     AND coalesce(i.payload ->> 'reason', i.payload ->> 'note', '') = {_REASON})))
-    ORDER BY e.position DESC
-    LIMIT $4"""
 
 
 class ControlRecord(BaseModel):
@@ -42,15 +30,9 @@ class ControlRecord(BaseModel):
 
 async def control_history(pool: asyncpg.Pool, initiative_id: str, limit: int = 50) -> list[ControlRecord]:
     """The initiative's controls, oldest first (the latest `limit` of them)."""
-    own, sites = initiative_stream(initiative_id), f"site-rollout/{initiative_id}/"
-    rows = await pool.fetch(_CONTROLS, own, sites, list(CONTROL_TYPES), limit)
-    return [ControlRecord(action=CONTROL_TYPES[r["type"]],
-                          scope="initiative" if r["stream_id"] == own else r["stream_id"].removeprefix(sites),
-                          actor_id=r["actor_id"], reason=r["reason"], recorded_at=r["recorded_at"])
+    own, sites = initiative_stream(initiative_id), f"{SITE_STREAM_PREFIX}{initiative_id}/"
+    rows = await latest_controls(pool, initiative_id, list(CONTROL_TYPES), limit)
+    return [ControlRecord(action=CONTROL_TYPES[r.type],
+                          scope="initiative" if r.stream_id == own else r.stream_id.removeprefix(sites),
+                          actor_id=r.actor_id, reason=r.reason, recorded_at=r.recorded_at)
             for r in reversed(rows)]
-
-
-async def initiative_recorded(pool: asyncpg.Pool, initiative_id: str) -> bool:
-    """True once an initiative with this id has events: its id may not be launched again."""
-    return await pool.fetchval("SELECT EXISTS (SELECT 1 FROM streams WHERE stream_id = $1)",
-                               initiative_stream(initiative_id))

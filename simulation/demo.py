@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 import asyncpg
@@ -21,6 +21,7 @@ from domain.stages import Stage
 from simulation.playthrough import launch, play, simulate
 from simulation.districts import Profile
 from store.eventstore import EventStore
+from store.initiative_queries import recorded_counts
 from workflows.ids import site_workflow_id
 from workflows.models import ControlRequest, InitiativeOptions, InitiativeStatus
 from workflows.site_rollout import SiteRolloutWorkflow
@@ -142,16 +143,7 @@ async def totals(pool: asyncpg.Pool, plan: Plan, status: InitiativeStatus) -> To
             started=_day(entered[0].occurred_at) if entered else None,
             finished=_day(events[-1].occurred_at) if events and events[-1].type in (
                 "SiteCompleted", "RolloutCancelled") else None))
-    streams = (f"initiative/{plan.initiative.id}", f"site-rollout/{plan.initiative.id}/")
-    ours = "(stream_id = $1 OR starts_with(stream_id, $2))"
-    return Totals(
-        events=await pool.fetchval(f"SELECT count(*) FROM events WHERE {ours}", *streams),
-        tasks=await pool.fetchval("SELECT count(*) FROM tasks WHERE initiative_id = $1", plan.initiative.id),
-        notifications=await pool.fetchval(
-            f"SELECT count(*) FROM outbox WHERE status = 'sent' AND {ours}", *streams),
-        pd_sessions=await pool.fetchval(
-            "SELECT count(*) FROM pd_bookings WHERE initiative_id = $1", plan.initiative.id),
-        sites=reports)
+    return Totals(**asdict(await recorded_counts(pool, plan.initiative.id)), sites=reports)
 
 
 def _final(status: str, stage: Stage | None) -> str:

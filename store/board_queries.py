@@ -1,7 +1,9 @@
 """The stage board of an initiative, now and as it stood at past moments.
 
-Counts of sites per cohort, region, stage and status. Sites are organisations, not people, so
-these counts are not subject to small-cell suppression.
+Counts of sites per cohort, region, stage and status, for the whole state or (given `district`)
+only the sites of one district, as a coordinator sees it: one query serves both, so the state's
+board and a district's cannot drift apart. Sites are organisations, not people, so these counts
+are not subject to small-cell suppression.
 """
 
 from __future__ import annotations
@@ -23,22 +25,28 @@ class BoardCell:
     sites: int
 
 
-async def board_at(pool: asyncpg.Pool, initiative_id: str,
-                   moments: list[datetime]) -> list[BoardCell]:
-    """Sites per cohort, region, stage and status at each moment (from the stage history)."""
+async def board_at(pool: asyncpg.Pool, initiative_id: str, moments: list[datetime],
+                   district: str | None = None) -> list[BoardCell]:
+    """Sites per cohort, region, stage and status at each moment (from the stage history), of
+    the district's sites only when `district` is given."""
     rows = await pool.fetch(
         "SELECT m.at, h.cohort_id, h.region, h.stage, h.status, count(*) AS sites "
         "FROM unnest($2::timestamptz[]) AS m(at) JOIN site_stage_history h "
-        "  ON h.initiative_id = $1 AND h.since <= m.at AND (h.until IS NULL OR h.until > m.at) "
-        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4 NULLS FIRST, 5", initiative_id, moments)
+        "  ON h.initiative_id = $1 AND ($3::text IS NULL OR h.district_id = $3) "
+        "  AND h.since <= m.at AND (h.until IS NULL OR h.until > m.at) "
+        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4 NULLS FIRST, 5",
+        initiative_id, moments, district)
     return [BoardCell(**dict(r)) for r in rows]
 
 
-async def history_span(pool: asyncpg.Pool, initiative_id: str) -> tuple[datetime, datetime] | None:
-    """The first and last moments the initiative's stage history records, if any."""
+async def history_span(pool: asyncpg.Pool, initiative_id: str,
+                       district: str | None = None) -> tuple[datetime, datetime] | None:
+    """The first and last moments the initiative's stage history records (for the district's
+    sites only when `district` is given), if any."""
     row = await pool.fetchrow(
         "SELECT min(since) AS first, greatest(max(since), max(until)) AS last "
-        "FROM site_stage_history WHERE initiative_id = $1", initiative_id)
+        "FROM site_stage_history WHERE initiative_id = $1 "
+        "AND ($2::text IS NULL OR district_id = $2)", initiative_id, district)
     return None if row["first"] is None else (row["first"], row["last"])
 
 

@@ -1,8 +1,9 @@
 """Reads narrowed to one district and its schools, for the people who act for a district.
 
 A site belongs to district `sites.district_id`: a school's district, or the district itself for a
-district-level site. `district=None` means the whole state. The board and audit reads here are the
-district-narrowed forms of store/board_queries.py and store/audit_queries.py.
+district-level site. `district=None` means the whole state. The audit read here is the
+district-narrowed form of store/audit_queries.py; the board narrows itself
+(store/board_queries.py takes a district).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from datetime import datetime
 import asyncpg
 
 from store.audit_queries import DEFAULT_LIMIT, AuditedEvent
-from store.board_queries import BoardCell
 from store.codec import EVENT_COLUMNS, event_from_row
 
 SITE_COLUMNS = ("stream_id, initiative_id, site_id, name, kind, region, district, district_id, "
@@ -39,27 +39,6 @@ async def initiative_sites(pool: asyncpg.Pool, initiative_id: str,
     return await pool.fetch(
         f"SELECT {SITE_COLUMNS} FROM sites WHERE {_IN_DISTRICT} AND initiative_id = $2 "
         "ORDER BY region, site_id", district, initiative_id)
-
-
-async def board_at(pool: asyncpg.Pool, initiative_id: str, moments: list[datetime],
-                   district: str) -> list[BoardCell]:
-    """store.board_queries.board_at, counting only the district's sites."""
-    rows = await pool.fetch(
-        "SELECT m.at, h.cohort_id, h.region, h.stage, h.status, count(*) AS sites "
-        "FROM unnest($2::timestamptz[]) AS m(at) JOIN site_stage_history h "
-        "  ON h.initiative_id = $1 AND h.district_id = $3 AND h.since <= m.at "
-        "  AND (h.until IS NULL OR h.until > m.at) "
-        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4 NULLS FIRST, 5", initiative_id, moments, district)
-    return [BoardCell(**dict(r)) for r in rows]
-
-
-async def history_span(pool: asyncpg.Pool, initiative_id: str,
-                       district: str) -> tuple[datetime, datetime] | None:
-    row = await pool.fetchrow(
-        "SELECT min(since) AS first, greatest(max(since), max(until)) AS last "
-        "FROM site_stage_history WHERE initiative_id = $1 AND district_id = $2",
-        initiative_id, district)
-    return None if row["first"] is None else (row["first"], row["last"])
 
 
 async def events_in_district(pool: asyncpg.Pool, district: str, *, actor_id: str | None = None,

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Request
 from api.auth import Principal
 from api.pages.connections import pool_of
 from api.pages.urls import site_url
-from api.pages.reads import initiatives
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from domain.actors import Role
 from store import district_queries
+from store.initiative_queries import initiatives_with_sites
 
 router = APIRouter()
 AUDIT_INDEX_ROLES = (Role.STATE_ADMIN, Role.AUDITOR)
@@ -29,8 +29,8 @@ async def audit_index(request: Request, who: Principal = Depends(viewer)):
                           "sites from the board and their pages.")
     pool = await pool_of(request)
     found = []
-    for initiative in await initiatives(pool, None):
-        rows = await district_queries.initiative_sites(pool, initiative["initiative_id"])
+    for initiative in await initiatives_with_sites(pool, None):
+        rows = await district_queries.initiative_sites(pool, initiative.initiative_id)
         found.append((initiative, [dict(r, url=site_url(r["initiative_id"], r["site_id"]))
                                    for r in rows]))
     return render(request, "audit_index.html", {"initiatives": found}, who=who)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from api.auth import Principal, district_of
 from api.pages.charts import Bar, stacked_bars
 from api.pages.connections import pool_of
-from api.pages.reads import initiatives
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from api.pages.urls import board_url, site_url
@@ -23,6 +22,7 @@ from domain.board import COLUMNS, column
 from domain.actors import Role
 from store import board_queries, district_queries
 from store.board_queries import BoardCell
+from store.initiative_queries import initiatives_with_sites
 
 router = APIRouter()
 OVER_TIME_POINTS = 8
@@ -55,7 +55,7 @@ def _site_column(row) -> str:
 @router.get("/board")
 async def board_index(request: Request, who: Principal = Depends(viewer)):
     _require_board_role(who)
-    found = await initiatives(await pool_of(request), district_of(who))
+    found = await initiatives_with_sites(await pool_of(request), district_of(who))
     return render(request, "board_index.html", {"initiatives": found, "board_url": board_url},
                   who=who)
 
@@ -66,8 +66,7 @@ async def board(initiative_id: str, request: Request, who: Principal = Depends(v
                 chosen: str = Query("", alias="column", description="a board column")):
     _require_board_role(who)
     pool, district = await pool_of(request), district_of(who)
-    span = (await board_queries.history_span(pool, initiative_id) if district is None
-            else await district_queries.history_span(pool, initiative_id, district))
+    span = await board_queries.history_span(pool, initiative_id, district)
     if span is None:
         raise PageProblem(404, "No such board",
                           f"There is no stage board for initiative '{initiative_id}' that you "
@@ -75,8 +74,7 @@ async def board(initiative_id: str, request: Request, who: Principal = Depends(v
     moments = board_queries.moments_between(*span, OVER_TIME_POINTS)
 
     async def cells_at(at):
-        return (await board_queries.board_at(pool, initiative_id, at) if district is None
-                else await district_queries.board_at(pool, initiative_id, at, district))
+        return await board_queries.board_at(pool, initiative_id, at, district)
 
     now, history = await cells_at([span[1]]), await cells_at(moments)
     by_cohort = _bars(now, lambda c: c.cohort_id, initiative_id, "cohort")

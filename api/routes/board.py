@@ -12,7 +12,7 @@ from api.errors import NotFound, responses
 from api.models import Board, BoardCell, Moment
 from api.routes.initiatives import Overseer
 from api.routes.sites import InitiativeId
-from store import board_queries, district_queries
+from store import board_queries
 
 router = APIRouter(tags=["initiatives"])
 
@@ -27,15 +27,13 @@ async def board(
 ) -> Board:
     """Sites per stage over time (a coordinator's board counts their district's sites only)."""
     pool, district = await resources(request).pool(), district_of(who)
-    span = (await board_queries.history_span(pool, initiative_id) if district is None
-            else await district_queries.history_span(pool, initiative_id, district))
+    span = await board_queries.history_span(pool, initiative_id, district)
     if span is None:
         raise NotFound(f"There is no stage board for initiative '{initiative_id}'.")
     if at is not None:
         moments = [at]
     else:
         moments = board_queries.moments_between(*span, points) if points > 1 else [span[1]]
-    cells = (await board_queries.board_at(pool, initiative_id, moments) if district is None
-             else await district_queries.board_at(pool, initiative_id, moments, district))
+    cells = await board_queries.board_at(pool, initiative_id, moments, district)
     return Board(initiative_id=initiative_id, district=district, moments=moments,
                  cells=[BoardCell(**c.__dict__) for c in cells])

@@ -8,6 +8,7 @@ import json
 import uuid
 from contextlib import contextmanager
 from datetime import date
+from types import SimpleNamespace
 
 import asyncpg
 import pytest
@@ -185,7 +186,8 @@ async def test_without_a_url_the_local_demo_database_is_read(postgres, monkeypat
         (unmigrated, "There is no event store in the local demo database (var/postgres); "
                      "run `bash scripts/demo` first."),
     ):
-        monkeypatch.setattr(cli_database, "local_database", _yielding(database))
+        monkeypatch.setattr(cli_database, "local_machine",
+                            lambda: SimpleNamespace(local_database=_yielding(database)))
         result = await audit("site", INITIATIVE, SITE)
         assert result.exit_code in (1, 2), result.output
         assert message in result.output

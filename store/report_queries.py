@@ -3,7 +3,8 @@ events hold the fact (people counted at a PD session or a coaching cycle, an act
 when a task was closed, so its status can be told as of the year's end).
 
 Every read is bounded by the report's year end, so a report run later tells the same year-end
-story. Reads are plain rows; the report package shapes them.
+story. Reads are plain rows; the report package (report/) shapes them. The stage board at each
+month's end is `store.board_queries.board_at`, exactly what `rollout board` reads.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import asyncpg
 from domain import events as ev
 from domain.criteria import ExitCriteria
 from store import projections
-from store.board_queries import BoardCell, board_at, history_span
 
 REPORT_READS = ("sites", "tasks", "scores", "stage_history")
 """The projections the report reads (it reads the events table for the rest)."""
@@ -88,10 +88,6 @@ async def known_initiatives(pool: asyncpg.Pool, limit: int = 10) -> list[str]:
     return [r["initiative_id"] for r in rows]
 
 
-async def span(pool: asyncpg.Pool, initiative_id: str) -> tuple[datetime, datetime] | None:
-    return await history_span(pool, initiative_id)
-
-
 async def last_event_at(pool: asyncpg.Pool, initiative_id: str) -> datetime | None:
     """The newest school-time moment recorded for the initiative's sites."""
     return await pool.fetchval(
@@ -127,12 +123,6 @@ async def criteria(pool: asyncpg.Pool, initiative_id: str) -> ExitCriteria:
         "AND type = 'SiteEnrolled' ORDER BY position LIMIT 1",
         _site_streams(initiative_id), len(_site_streams(initiative_id)))
     return ExitCriteria.model_validate(raw) if raw is not None else ExitCriteria()
-
-
-async def boards(pool: asyncpg.Pool, initiative_id: str,
-                 moments: list[datetime]) -> list[BoardCell]:
-    """The stage board at each moment: exactly what `rollout board` reads."""
-    return await board_at(pool, initiative_id, moments)
 
 
 async def capacity_scores(pool: asyncpg.Pool, initiative_id: str, until: datetime) -> list[Score]:
