@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from rollouts.views import StatusUnavailable
 from rollouts.task_actions import ActionFailed
 
 log = structlog.get_logger("api")
@@ -115,10 +114,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ActionFailed)
     async def _action_failed(request: Request, failure: ActionFailed) -> JSONResponse:
         return await _api_error(request, from_action(failure))
-
-    @app.exception_handler(StatusUnavailable)
-    async def _status_unavailable(_: Request, problem: StatusUnavailable) -> JSONResponse:
-        return _body(503, str(problem))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -15,12 +15,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
@@ -28,12 +27,13 @@ from benchmarks.bare import UPDATE, BareSiteWorkflow, Script
 from benchmarks.histories import activity_types, fetch_histories, scripts
 from benchmarks.plans import benchmark_plan
 from domain.actors import Actor, Role
+from rollouts.views import school_clock
 from simulation.playthrough import simulate
+from store.eventstore import EventStore
 from runtime.temporal import WORKFLOWS
-from workflows.ids import initiative_workflow_id, site_workflow_id
+from workflows.ids import initiative_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeInput, InitiativeOptions
-from workflows.site_rollout import SiteRolloutWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKER = Actor(id="benchmark", role=Role.STATE_ADMIN)
@@ -138,7 +138,8 @@ async def run_ours(client: Client, pool: asyncpg.Pool, sites: int, queue: str, s
         InitiativeWorkflow.run, InitiativeInput(plan=plan, launched_by=BENCHMARKER,
                                                 options=InitiativeOptions(speedup=speedup)),
         id=initiative_workflow_id(initiative_id), task_queue=queue)
-    sim, gate = simulate(client, plan, act_days_before_due=AT_ONCE), asyncio.Semaphore(answer_concurrency)
+    sim = simulate(client, pool, plan, act_days_before_due=AT_ONCE)
+    gate = asyncio.Semaphore(answer_concurrency)
 
     async def answer(site_id: str) -> None:
         async with gate:
@@ -173,11 +174,10 @@ async def _waiting_on_people(client: Client, pool: asyncpg.Pool, initiative_id: 
     """The active sites the inbox names; all of them when today's date cannot be read."""
     if not active:
         return []
-    handle = client.get_workflow_handle(site_workflow_id(initiative_id, active[0]))
-    try:
-        today: date = (await handle.query(SiteRolloutWorkflow.status)).school_today
-    except RPCError:
+    clock = await school_clock(EventStore(pool), initiative_id)
+    if clock is None:
         return active
+    today: date = clock.today(datetime.now(timezone.utc))
     waiting = {r["site_id"] for r in await pool.fetch(WAITING_ON_PEOPLE, initiative_id, today)}
     return [s for s in active if s in waiting]
 

@@ -100,7 +100,7 @@ async def _run(out: Console, machine, plan, dsn: str, address: str, max_minutes:
             async with running_worker(client, pool, task_queue=queue):
                 screen = _Screen(out, plan)
                 with screen:
-                    _, status = await run_demo(client, plan, task_queue=queue,
+                    _, status = await run_demo(client, pool, plan, task_queue=queue,
                                                on_round=screen.update, max_seconds=max_minutes * 60)
         out.print(_summary(await totals(pool, plan, status)))
     finally:

@@ -17,6 +17,7 @@ from domain.actors import Actor
 from domain.criteria import Check, ExitCriteria, StageEvidence
 from domain.drivers import Driver
 from domain.instruments import Assessment, AssessmentScore, Instrument
+from domain.school_clock import SchoolClock
 from domain.stages import Stage
 
 EVENT_NAMESPACE = uuid.UUID("6f1c3c2e-8b7a-4a59-9a53-3f0e1c9b7d21")
@@ -57,6 +58,9 @@ class InitiativeLaunchedPayload(_Payload):
     site_count: int
     cohort_ids: list[str]
     plan_digest: str = Field(description="sha256 of the plan as launched")
+    school_clock: SchoolClock | None = Field(
+        default=None, description="how real time maps to the plan's school time (recorded since "
+        "the main-loop shape of the initiative workflow; None before)")
 
 
 class CohortStartedPayload(_Payload):

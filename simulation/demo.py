@@ -20,6 +20,8 @@ from domain.plan import Plan
 from domain.stages import Stage
 from simulation.playthrough import launch, play, simulate
 from simulation.districts import Profile
+from rollouts.views import site_view
+from store import district_queries
 from store.eventstore import EventStore
 from store.initiative_queries import recorded_counts
 from workflows.ids import site_workflow_id
@@ -63,6 +65,7 @@ class StateTeam:
     """The simulated state team: withdraws a site once its readiness has been escalated."""
 
     client: Client
+    pool: asyncpg.Pool
     initiative_id: str
     profiles: dict[str, Profile]
     withdrawn: list[str] = field(default_factory=list)
@@ -73,8 +76,10 @@ class StateTeam:
             if progress.status != "active":
                 continue
             handle = self.client.get_workflow_handle(site_workflow_id(self.initiative_id, site_id))
-            site = await handle.query(SiteRolloutWorkflow.status)
-            self.school_day = max(self.school_day or site.school_today, site.school_today)
+            row = await district_queries.site(self.pool, self.initiative_id, site_id)
+            site = await site_view(self.pool, row)
+            if site.school_today:
+                self.school_day = max(self.school_day or site.school_today, site.school_today)
             if self.profiles.get(site_id) is Profile.READINESS_FAILS and \
                     any(t.escalated for t in site.open_tasks):
                 await handle.execute_update(SiteRolloutWorkflow.control, ControlRequest(
@@ -83,14 +88,15 @@ class StateTeam:
                 self.withdrawn.append(site_id)
 
 
-async def run_demo(client: Client, plan: Plan, *, task_queue: str, on_round, max_seconds: float,
+async def run_demo(client: Client, pool: asyncpg.Pool, plan: Plan, *, task_queue: str, on_round,
+                   max_seconds: float,
                    search_attributes: bool = True) -> tuple[WorkflowHandle, InitiativeStatus]:
     """Launch the initiative and play it until every site has finished (or time runs out)."""
     profiles = profiles_for(plan)
     handle = await launch(client, plan, STATE_TEAM, task_queue=task_queue, options=InitiativeOptions(
         speedup=SPEEDUP, search_attributes=search_attributes))
-    sim = simulate(client, plan, profiles)
-    team = StateTeam(client, plan.initiative.id, profiles)
+    sim = simulate(client, pool, plan, profiles)
+    team = StateTeam(client, pool, plan.initiative.id, profiles)
     started = time.monotonic()
 
     def show(status: InitiativeStatus) -> None:
@@ -99,7 +105,7 @@ async def run_demo(client: Client, plan: Plan, *, task_queue: str, on_round, max
     def overdue(status: InitiativeStatus) -> bool:
         return time.monotonic() - started > max_seconds
 
-    status = await play(handle, sim, rounds=10**9, wait=lambda: asyncio.sleep(SCHOOL_DAY_SECONDS),
+    status = await play(sim, rounds=10**9, wait=lambda: asyncio.sleep(SCHOOL_DAY_SECONDS),
                         on_round=show, until=overdue, state_team=team.act)
     show(status)
     return handle, status

@@ -1,7 +1,8 @@
 """Simulated districts, schools and coaches for the demo and the tests.
 
-They answer exactly as people do: they read a site's open tasks and send the same Updates the API
-sends (submit an assessment, complete a task, approve a move). Each site follows a profile, so a
+They answer exactly as people do: they read a site's open tasks from the event store, as the site
+page does, and send the same Updates the API sends (submit an assessment, complete a task,
+approve a move). Each site follows a profile, so a
 run shows the paths that matter: steady progress, readiness that fails, fidelity that collapses.
 """
 
@@ -12,6 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Callable
 
+from datetime import datetime, timezone
+from typing import Awaitable
+
+import asyncpg
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -22,9 +27,12 @@ from domain.instruments import (
     ChecklistItem, FidelityAssessment, FitReadinessReview, IndicatorRating, InstallationChecklist,
 )
 from domain.stages import Stage
+from domain.plan import Plan
+from rollouts.views import SiteView, initiative_board, site_view
+from store import district_queries
 from workflows.ids import site_workflow_id
 from workflows.models import (
-    CompleteTaskRequest, OpenTask, SiteStatus, StageDecisionRequest, SubmitAssessmentRequest,
+    CompleteTaskRequest, InitiativeStatus, OpenTask, StageDecisionRequest, SubmitAssessmentRequest,
 )
 from workflows.site_rollout import SiteRolloutWorkflow
 
@@ -48,30 +56,39 @@ class SiteMemory:
 
 
 class SimulatedDistricts:
-    def __init__(self, client: Client, initiative_id: str, profiles: dict[str, Profile] | None = None,
-                 districts: dict[str, str] | None = None,
-                 act_days_before_due: int = ACT_DAYS_BEFORE_DUE) -> None:
-        """`districts`: site id -> the district that answers for it (itself for a district).
-        `act_days_before_due`: how close to its due date a team gets to a task (a large number:
+    def __init__(self, client: Client, pool: asyncpg.Pool, plan: Plan,
+                 profiles: dict[str, Profile] | None = None,
+                 act_days_before_due: int = ACT_DAYS_BEFORE_DUE,
+                 now: Callable[[], Awaitable[datetime]] | None = None) -> None:
+        """`act_days_before_due`: how close to its due date a team gets to a task (a large number:
         as soon as it is asked, which the benchmarks use so that no deadline passes for want of
-        an answer however loaded the machine)."""
+        an answer however loaded the machine). `now`: the real time the teams live in (the
+        time-skipping test server's, in tests; this moment's otherwise)."""
         self._act_days_before_due = act_days_before_due
         self._client = client
-        self._initiative_id = initiative_id
+        self._pool = pool
+        self._now = now or _wall_clock
+        self._plan = plan
+        self._initiative_id = plan.initiative.id
         self._profiles = profiles or {}
-        self._districts = districts or {}
+        self._districts = {s.id: s.district or s.id for s in plan.sites}
+        """Who answers for each site: its district (a district answers for itself)."""
         self._memory: dict[str, SiteMemory] = defaultdict(SiteMemory)
         self.updates_sent = 0
+
+    async def board(self) -> InitiativeStatus:
+        """The initiative's board, as the state's page shows it (from the read models)."""
+        return await initiative_board(self._pool, self._plan)
 
     async def answer_site(self, site_id: str, *, approve_moves: bool = True,
                           holding: Callable[[OpenTask], bool] | None = None) -> int:
         """Answer every open task of one site (but those `holding` says a team sits on), and as
         the state approve a move it asks for; return how many answers were sent."""
         handle = self._client.get_workflow_handle(site_workflow_id(self._initiative_id, site_id))
-        try:
-            status: SiteStatus = await handle.query(SiteRolloutWorkflow.status)
-        except RPCError:
-            return 0
+        row = await district_queries.site(self._pool, self._initiative_id, site_id, None)
+        if row is None:
+            return 0  # not enrolled yet
+        status = await site_view(self._pool, row, now=await self._now())
         if status.status != "active":
             return 0
         sent = 0
@@ -99,7 +116,7 @@ class SimulatedDistricts:
         self.updates_sent += 1
         return 1
 
-    def _answer(self, site_id: str, status: SiteStatus, task: OpenTask):
+    def _answer(self, site_id: str, status: SiteView, task: OpenTask):
         if task.assignee_role == "state" or not self._time_to_act(status.school_today, task):
             return None
         coordinator = Actor(id=f"coordinator.{self._districts.get(site_id, site_id)}",
@@ -120,7 +137,11 @@ class SimulatedDistricts:
         return CompleteTaskRequest(actor=actor, site_id=site_id, task_id=task.task_id, outcome=outcome)
 
     def _time_to_act(self, today, task: OpenTask) -> bool:
-        """Teams act close to the deadline, and a PD session is reported once it has taken place."""
+        """Teams act close to the deadline, and a PD session is reported once it has taken place
+        (at once where the school day is not known: an initiative launched before its clock was
+        recorded)."""
+        if today is None:
+            return True
         days_left = (task.due - today).days
         return days_left <= 0 if task.kind == "hold_pd_session" else days_left <= self._act_days_before_due
 
@@ -159,3 +180,7 @@ class SimulatedDistricts:
                 memory.answers.clear()
             return 2
         return min(20, (8 if stage is Stage.INITIAL_IMPLEMENTATION else 11) + 2 * count)
+
+
+async def _wall_clock() -> datetime:
+    return datetime.now(timezone.utc)

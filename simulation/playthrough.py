@@ -1,14 +1,16 @@
 """Playing a rollout through: start an initiative and let simulated districts answer it.
 
 The same loop serves the demo (real server, compressed time, `asyncio.sleep` between rounds)
-and the tests (time-skipping server, `env.sleep`): read the board, answer every active site's
-open tasks, let time pass, until every site has finished.
+and the tests (time-skipping server, `env.sleep`): read the board (from the read models, as the
+state's page does), answer every active site's open tasks, let time pass, until every site has
+finished.
 """
 
 from __future__ import annotations
 
 from typing import Awaitable, Callable
 
+import asyncpg
 from temporalio.client import Client, WorkflowHandle
 
 from domain.actors import Actor
@@ -28,14 +30,9 @@ async def launch(client: Client, plan: Plan, launched_by: Actor, *, task_queue: 
         id=initiative_workflow_id(plan.initiative.id), task_queue=task_queue)
 
 
-def districts_of(plan: Plan) -> dict[str, str]:
-    """Who answers for each site: its district (a district answers for itself)."""
-    return {s.id: s.district or s.id for s in plan.sites}
-
-
-def simulate(client: Client, plan: Plan, profiles: dict[str, Profile] | None = None,
-             **options) -> SimulatedDistricts:
-    return SimulatedDistricts(client, plan.initiative.id, profiles, districts_of(plan), **options)
+def simulate(client: Client, pool: asyncpg.Pool, plan: Plan,
+             profiles: dict[str, Profile] | None = None, **options) -> SimulatedDistricts:
+    return SimulatedDistricts(client, pool, plan, profiles, **options)
 
 
 def all_finished(status: InitiativeStatus) -> bool:
@@ -43,7 +40,7 @@ def all_finished(status: InitiativeStatus) -> bool:
         p.status in FINISHED for p in status.sites.values())
 
 
-async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
+async def play(sim: SimulatedDistricts, *, rounds: int,
                wait: Callable[[], Awaitable[None]],
                on_round: Callable[[InitiativeStatus], None] | None = None,
                until: Callable[[InitiativeStatus], bool] | None = None,
@@ -52,7 +49,7 @@ async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
     """Up to `rounds` rounds of: read the board, stop if done, answer the active sites (and let
     the state team act), wait."""
     for _ in range(rounds):
-        status = await handle.query(InitiativeWorkflow.status)
+        status = await sim.board()
         if on_round:
             on_round(status)
         if (until and until(status)) or all_finished(status):
@@ -63,4 +60,4 @@ async def play(handle: WorkflowHandle, sim: SimulatedDistricts, *, rounds: int,
         if state_team:
             await state_team(status)
         await wait()
-    return await handle.query(InitiativeWorkflow.status)
+    return await sim.board()

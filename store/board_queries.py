@@ -57,3 +57,22 @@ def moments_between(first: datetime, last: datetime, points: int) -> list[dateti
     step = (last - first) / (points - 1)
     return [first + step * i for i in range(points - 1)] + [last]
 
+
+
+@dataclass(frozen=True)
+class SiteProgressRow:
+    site_id: str
+    cohort_id: str
+    region: str
+    stage: str | None
+    status: str
+    version: int
+
+
+async def site_progress(pool: asyncpg.Pool, initiative_id: str) -> list[SiteProgressRow]:
+    """Each enrolled site's stage and status now, with its stream's version."""
+    rows = await pool.fetch(
+        "SELECT s.site_id, s.cohort_id, s.region, s.stage, s.status, st.version "
+        "FROM sites s JOIN streams st ON st.stream_id = s.stream_id "
+        "WHERE s.initiative_id = $1 ORDER BY s.site_id", initiative_id)
+    return [SiteProgressRow(**dict(r)) for r in rows]

@@ -74,10 +74,12 @@ class EventStore:
             return AppendResult(appended=len(recorded), duplicates=duplicates,
                                 version=fresh[-1][0].sequence)
 
-    async def read_stream(self, stream_id: str, after: int = 0) -> list[Event]:
+    async def read_stream(self, stream_id: str, after: int = 0,
+                          limit: int | None = None) -> list[Event]:
+        """The stream's events after version `after`, oldest first (the first `limit` of them)."""
         rows = await self.pool.fetch(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
-            "ORDER BY stream_version", stream_id, after)
+            "ORDER BY stream_version LIMIT $3", stream_id, after, limit)
         return [event_from_row(row) for row in rows]
 
     async def stream_version(self, stream_id: str) -> int:

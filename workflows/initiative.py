@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import datetime, time, timezone
 
 from temporalio import workflow
@@ -18,17 +18,16 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import initiative as agg
     from domain.actors import SYSTEM, require_state_admin
-    from domain.board import NOT_STARTED, column
     from domain.calendar import next_school_day
     from domain.coaching import choose_coach
-    from domain.cohorts import check_cohort_decision, describe_gate
+    from domain.cohorts import check_cohort_decision
     from domain.errors import DomainError
     from domain.events import InitiativeLaunchedPayload
     from domain.plan import Plan
-    from workflows.clock import SchoolClock
+    from domain.school_clock import SchoolClock
     from workflows.ids import group_workflow_id, site_workflow_id
     from workflows.models import (
-        Cadences, CohortDecisionRequest, CohortStatus, ControlRequest, GroupInput, InitiativeCarry,
+        Cadences, CohortDecisionRequest, ControlRequest, GroupInput, InitiativeCarry,
         InitiativeInput, InitiativeStatus, RolloutSettings, SiteProgress, SiteRef,
     )
     from workflows.site_group import SiteGroupWorkflow
@@ -75,7 +74,8 @@ class InitiativeWorkflow:
             return await self._run_before_main_loop(input)
         if self._carry.state.status == "not_launched":
             await self._execute(agg.LaunchInitiative(
-                at=self._now(), actor=input.launched_by, payload=_launch_payload(self._plan)))
+                at=self._now(), actor=input.launched_by,
+                payload=_launch_payload(self._plan, self._carry.clock)))
         while True:
             await self._carry_out_controls()
             if self._done():
@@ -291,23 +291,7 @@ class InitiativeWorkflow:
 
     @workflow.query
     def status(self) -> InitiativeStatus:
-        sites = self._carry.sites
-        cohorts = [CohortStatus(
-            cohort_id=c.id, started=c.id in self._carry.state.cohorts_started, gate=describe_gate(c.gate),
-            sites=len(c.members),
-            by_stage=dict(Counter(_column(sites.get(m)) for m in c.members)))
-            for c in self._plan.cohorts]
-        by_region: dict[str, Counter] = defaultdict(Counter)
-        for progress in sites.values():
-            by_region[progress.region][_column(progress)] += 1
-        return InitiativeStatus(
-            initiative_id=self._plan.initiative.id, cohorts=cohorts,
-            status="completed" if self._carry.state.status == "active" and self._sites_finished()
-            else self._carry.state.status,
-            by_stage=dict(Counter(_column(p) for p in sites.values())),
-            by_region={r: dict(c) for r, c in sorted(by_region.items())}, sites=dict(sites),
-            completed_sites=sum(1 for p in sites.values() if p.status == "completed"),
-            total_sites=len(self._plan.sites))
+        return InitiativeStatus.of(self._plan, self._carry.state, self._carry.sites)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -366,14 +350,11 @@ def _cadences(plan: Plan) -> Cadences:
         remeasure_school_days=plan.deadlines.remeasure_school_days)
 
 
-def _launch_payload(plan: Plan) -> InitiativeLaunchedPayload:
+def _launch_payload(plan: Plan, clock: SchoolClock | None = None) -> InitiativeLaunchedPayload:
     return InitiativeLaunchedPayload(
         initiative_id=plan.initiative.id, name=plan.initiative.name,
         practice=plan.initiative.practice.name, ssip_phase=plan.initiative.ssip.phase,
         simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
         cohort_ids=[c.id for c in plan.cohorts],
-        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest())
+        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock)
 
-
-def _column(progress: SiteProgress | None) -> str:
-    return NOT_STARTED if progress is None else column(progress.stage, progress.status)

@@ -3,21 +3,24 @@ adding fields with defaults only: running multi-year workflows must keep decodin
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor
+from domain.board import NOT_STARTED, column
 from domain.calendar import SchoolCalendar
+from domain.cohorts import describe_gate
 from domain.commands import Outcome
 from domain.criteria import Check, ExitCriteria
 from domain.initiative import InitiativeState
 from domain.instruments import Assessment
 from domain.plan import PdSession, Plan, Trainer
-from domain.site_state import SiteRolloutState
+from domain.site_state import SiteRolloutState, TaskState
 from domain.stages import Stage
-from workflows.clock import SchoolClock
+from domain.school_clock import SchoolClock
 
 
 class _Model(BaseModel):
@@ -148,8 +151,18 @@ class OpenTask(_Model):
     overdue: bool = False
     escalated: bool = False
 
+    @classmethod
+    def of(cls, task: TaskState) -> "OpenTask":
+        return cls(task_id=task.task_id, kind=task.kind, title=task.title, stage=task.stage,
+                   assignee_role=task.assignee_role, due=task.due,
+                   instrument=task.instrument.value if task.instrument else None, ref=task.ref,
+                   overdue=task.overdue, escalated=task.escalated)
+
 
 class SiteStatus(_Model):
+    """Where a site's rollout stands: the workflow's status query, and the core of the site view
+    people read (`rollouts.views.SiteView`)."""
+
     site_id: str
     site_name: str
     region: str
@@ -158,10 +171,18 @@ class SiteStatus(_Model):
     status: str
     pending_move: Stage | None = None
     version: int
-    school_today: date
+    school_today: date | None = Field(default=None, description="the rollout's school day, while it runs")
     open_tasks: list[OpenTask]
     last_checks: list[Check]
     regressions: int
+
+    @classmethod
+    def of(cls, state: SiteRolloutState, school_today: date | None) -> "SiteStatus":
+        return cls(site_id=state.site_id, site_name=state.site_name, region=state.region,
+                   cohort_id=state.cohort_id, stage=state.stage, status=state.status,
+                   pending_move=state.pending_move, version=state.version,
+                   school_today=school_today, open_tasks=[OpenTask.of(t) for t in state.open_tasks()],
+                   last_checks=list(state.last_checks), regressions=state.regressions)
 
 
 class SiteProgress(_Model):
@@ -239,6 +260,32 @@ class InitiativeStatus(_Model):
     sites: dict[str, SiteProgress]
     completed_sites: int
     total_sites: int
+
+    @classmethod
+    def of(cls, plan: Plan, state: InitiativeState, sites: dict[str, SiteProgress]) -> "InitiativeStatus":
+        """The board of the initiative whose sites stand as `sites` (those enrolled so far): what
+        the initiative workflow's query answers and what `rollouts.views` reads from the store."""
+        def column_of(progress: SiteProgress | None) -> str:
+            return NOT_STARTED if progress is None else column(progress.stage, progress.status)
+
+        cohorts = [CohortStatus(
+            cohort_id=c.id, started=c.id in state.cohorts_started, gate=describe_gate(c.gate),
+            sites=len(c.members), by_stage=dict(Counter(column_of(sites.get(m)) for m in c.members)))
+            for c in plan.cohorts]
+        by_region: dict[str, Counter] = defaultdict(Counter)
+        for progress in sites.values():
+            by_region[progress.region][column_of(progress)] += 1
+        all_started = len(state.cohorts_started) == len(plan.cohorts)
+        everyone = all_started and len(sites) == len(plan.sites)
+        finished = (everyone or state.status == "cancelled") and \
+            all(p.status in ("completed", "cancelled") for p in sites.values())
+        return cls(
+            initiative_id=plan.initiative.id, cohorts=cohorts,
+            status="completed" if state.status == "active" and finished else state.status,
+            by_stage=dict(Counter(column_of(p) for p in sites.values())),
+            by_region={r: dict(c) for r, c in sorted(by_region.items())}, sites=dict(sites),
+            completed_sites=sum(1 for p in sites.values() if p.status == "completed"),
+            total_sites=len(plan.sites))
 
 
 class InitiativeCarry(_Model):

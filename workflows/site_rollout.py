@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.coaching_cycle import CoachingCycleWorkflow
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
-        CompleteTaskRequest, ControlRequest, OpenTask, SiteProgress, SiteRolloutInput, SiteStatus,
+        CompleteTaskRequest, ControlRequest, SiteProgress, SiteRolloutInput, SiteStatus,
         StageDecisionRequest, StepDone, SubmitAssessmentRequest, UpdateOutcome,
     )
     from workflows.relay import closed_target
@@ -236,13 +236,12 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
 
     @workflow.query
     def status(self) -> SiteStatus:
-        s = self._state
-        return SiteStatus(
-            site_id=self._site.site_id, site_name=self._site.site_name, region=self._site.region,
-            cohort_id=self._site.cohort_id, stage=s.stage, status=s.status,
-            pending_move=s.pending_move, version=s.version, school_today=self._today(),
-            open_tasks=[_open_task(t) for t in s.open_tasks()], last_checks=list(s.last_checks),
-            regressions=s.regressions)
+        """For operators in the Temporal UI; people read the site from the event store."""
+        state = self._state
+        if not state.site_id:  # before enrolment
+            state = state.model_copy(update=dict(site_id=self._site.site_id, site_name=self._site.site_name,
+                                                 region=self._site.region, cohort_id=self._site.cohort_id))
+        return SiteStatus.of(state, self._today())
 
     # --- requests as domain commands --------------------------------------------------------
 
@@ -272,9 +271,3 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
             return cmd.OverrideStageMove(**common, reason=r.reason)
         return cmd.RegressSite(**common, reason=r.reason)
 
-
-def _open_task(task: TaskState) -> OpenTask:
-    return OpenTask(task_id=task.task_id, kind=task.kind, title=task.title, stage=task.stage,
-                    assignee_role=task.assignee_role, due=task.due,
-                    instrument=task.instrument.value if task.instrument else None, ref=task.ref,
-                    overdue=task.overdue, escalated=task.escalated)

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, district_of
-from api.pages.connections import pool_of, temporal_of
+from api.pages.connections import pool_of
 from api.pages.urls import board_url, inbox_url
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from domain import events as ev
 from domain.actors import Role
 from audit.wording import names_in, stage_moves, summarize, when, who as who_did
-from rollouts.views import StatusUnavailable, site_view
+from rollouts.views import site_view
 from store import district_queries
 from store.audit_queries import stream_events
 
@@ -66,11 +66,7 @@ async def site_page(initiative_id: str, site_id: str, request: Request,
                           "can see.")
     view, notice = None, ""
     if who.role in STATUS_ROLES:
-        try:
-            view = await site_view(await temporal_of(request), pool, row)
-        except (StatusUnavailable, PageProblem) as problem:
-            notice = (f"{getattr(problem, 'message', problem)} The stage shown is the last one "
-                      "recorded in the event store.")
+        view = await site_view(pool, row)
     events = [a.event for a in await stream_events(pool, ev.site_stream(initiative_id, site_id))]
     recorded = request.query_params.get("recorded", "")
     return render(request, "site.html", {

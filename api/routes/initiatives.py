@@ -20,10 +20,8 @@ Overseer = Annotated[Principal, Depends(allow(Role.STATE_ADMIN, Role.DISTRICT_CO
             responses=responses(401, 403, 404, 422, 503))
 async def initiative_status(request: Request, who: Overseer,
                             initiative_id: InitiativeId) -> InitiativeView:
-    """Sites per stage and each site's stage and status, from the running initiative workflow
-    (from the projections once it has finished)."""
-    view = await initiative_view(await resources(request).temporal(),
-                                 await resources(request).pool(), initiative_id, district_of(who))
+    """Sites per stage and each site's stage and status, from the read models."""
+    view = await initiative_view(await resources(request).pool(), initiative_id, district_of(who))
     if view is None:
         raise NotFound(f"There is no initiative '{initiative_id}'.")
     return view

@@ -27,10 +27,10 @@ Submitter = Annotated[Principal, Depends(allow(
             responses=responses(401, 403, 404, 422, 503))
 async def site_status(request: Request, who: SiteReader, initiative_id: InitiativeId,
                       site_id: SiteId) -> SiteView:
-    """Where the site's rollout stands: stage, status, open tasks and the last exit checks (from
-    the running workflow; from the event store once it has finished)."""
+    """Where the site's rollout stands: stage, status, open tasks and the last exit checks, as
+    the event store records them."""
     row = await site_in_scope(request, who, initiative_id, site_id)
-    return await site_view(await resources(request).temporal(), await resources(request).pool(), row)
+    return await site_view(await resources(request).pool(), row)
 
 
 @router.post("/sites/{initiative_id}/{site_id}/assessments", response_model=ActionResult,

@@ -82,7 +82,7 @@ async def test_a_database_outage_mid_rollout_loses_nothing_and_the_api_says_503(
         api = ApiProcess(temporal_dev.address, dsn, free_port(), tmp_path / "api.log")
         async with httpx.AsyncClient(base_url=api.url, timeout=30) as http:
             await wait_for_api(http, api)
-            handle, sim, progress = await launch_until(client, plan, queue, SPEEDUP,
+            handle, sim, progress = await launch_until(client, pool, plan, queue, SPEEDUP,
                                                        reached(Stage.INSTALLATION, 0.25))
             driving = asyncio.create_task(drive(handle, sim, within_s=600, progress=progress))
 

@@ -47,7 +47,7 @@ async def test_sites_reset_to_recorded_work_adopt_the_record_and_complete(tempor
     queue = f"reset-{uuid.uuid4().hex[:6]}"
     worker = WorkerProcess(temporal_dev.address, dsn, queue, tmp_path / "worker.log")
     try:
-        handle, sim, progress = await launch_until(client, plan, queue, SPEEDUP,
+        handle, sim, progress = await launch_until(client, pool, plan, queue, SPEEDUP,
                                                    reached(Stage.INSTALLATION, 1.0))
         resets = [site.id for site in plan.sites if await reset_to_recorded_work(
             client, site_workflow_id(plan.initiative.id, site.id))]

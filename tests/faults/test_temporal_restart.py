@@ -52,7 +52,7 @@ async def test_rollouts_resume_after_the_temporal_server_restarts(database, tmp_
         worker = WorkerProcess(server.address, dsn, queue, log)
         handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
                               options=InitiativeOptions(speedup=SPEEDUP))
-        sim, progress, downtimes = simulate(client, plan), Progress(), []
+        sim, progress, downtimes = simulate(client, pool, plan), Progress(), []
         for when in (Stage.INSTALLATION, Stage.INITIAL_IMPLEMENTATION)[:RESTARTS]:
             await drive(handle, sim, within_s=300, progress=progress, until=reached(when, 0.25))
             assert progress.last is not None and reached(when, 0.25)(progress.last), \

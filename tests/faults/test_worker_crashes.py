@@ -74,7 +74,7 @@ async def test_200_rollouts_survive_five_kill_9s_of_the_worker(client, database,
         handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
                               options=InitiativeOptions(speedup=SPEEDUP))
         monkey = asyncio.create_task(kill_at_random_moments())
-        await drive(handle, simulate(client, plan), within_s=1000, progress=progress)
+        await drive(handle, simulate(client, pool, plan), within_s=1000, progress=progress)
         rolled_s = time.monotonic() - started
         assert progress.last is not None and all_finished(progress.last), \
             f"after kills {kills} (seed {seed}) the rollout did not finish: {progress.summary()}"

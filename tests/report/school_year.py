@@ -22,7 +22,7 @@ from temporalio.client import WorkflowHandle
 from domain.calendar import next_school_day
 from domain.plan import Plan
 from simulation.districts import SimulatedDistricts
-from workflows.clock import SchoolClock
+from domain.school_clock import SchoolClock
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeStatus
 

@@ -103,7 +103,7 @@ async def play_a_year_then_report(client, database, plan: Plan, speedup: float, 
         handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
                               options=InitiativeOptions(speedup=speedup))
         clock = await school_clock(handle, plan, speedup)
-        played = await play_school_year(handle, simulate(client, plan, varied(plan)), clock,
+        played = await play_school_year(handle, simulate(client, pool, plan, varied(plan)), clock,
                                         year_end=year.last_day, guard_seconds=guard_seconds)
         timings |= {"year_seconds": round(played.seconds, 1), "rounds": played.rounds,
                     "last_answered": str(played.last_answered),

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.plan_yaml import parse_plan
-from simulation.playthrough import districts_of, play
+from simulation.playthrough import play, simulate
 from simulation.districts import SimulatedDistricts
 from store.db import connect
 from store.migrate import migrate
@@ -70,12 +70,17 @@ async def fresh_database(server_dsn: str) -> tuple[asyncpg.Pool, str]:
     return pool, dsn
 
 
+def simulated(env: WorkflowEnvironment, pool: asyncpg.Pool, plan: Plan, profiles=None) -> SimulatedDistricts:
+    """Simulated teams living in the time-skipping server's time."""
+    return simulate(env.client, pool, plan, profiles, now=env.get_current_time)
+
+
 async def drive(
     env: WorkflowEnvironment, handle: WorkflowHandle, sim: SimulatedDistricts, *,
     weeks: int, step_days: int = 3, until=None, on_step=None,
 ) -> InitiativeStatus:
     """Play the districts on the time-skipping server: `step_days` of school time per round."""
-    return await play(handle, sim, rounds=weeks * 7 // step_days, on_round=on_step, until=until,
+    return await play(sim, rounds=weeks * 7 // step_days, on_round=on_step, until=until,
                       wait=lambda: env.sleep(timedelta(days=step_days)))
 
 

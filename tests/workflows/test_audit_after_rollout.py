@@ -15,9 +15,9 @@ from cli.main import app
 from devstack.postgres import find_bin_dir
 from domain.stages import Stage
 from audit.wording import stage_moves
-from simulation.districts import SimulatedDistricts
+
 from store.eventstore import EventStore
-from tests.workflows.harness import districts_of, drive, one_cohort_plan
+from tests.workflows.harness import drive, one_cohort_plan, simulated
 from tests.workflows.test_rollout_lifecycle import start
 from workflows.ids import site_workflow_id
 from workflows.site_rollout import SiteRolloutWorkflow
@@ -29,7 +29,7 @@ WIDE = {"COLUMNS": "250"}
 async def rollout(env, worker, pool):
     plan, handle = await start(env, worker, one_cohort_plan(), "audit-after")
     site = plan.sites[0].id
-    sim = SimulatedDistricts(env.client, plan.initiative.id, districts=districts_of(plan))
+    sim = simulated(env, pool, plan)
     status = await drive(env, handle, sim, weeks=2 * 52)
     assert status.completed_sites == 1
     final = await env.client.get_workflow_handle_for(

@@ -20,9 +20,9 @@ from temporalio.service import RPCError
 
 from domain.actors import Actor, Role
 from domain.stages import Stage
-from simulation.districts import STATE_ADMIN, SimulatedDistricts
+from simulation.districts import STATE_ADMIN
 from store.eventstore import EventStore
-from tests.workflows.harness import districts_of, one_cohort_plan, record_histories
+from tests.workflows.harness import one_cohort_plan, record_histories, simulated
 from tests.workflows.test_rollout_lifecycle import start
 from workflows.ids import coaching_workflow_id, site_workflow_id
 from workflows.models import CompleteTaskRequest, StageDecisionRequest
@@ -40,7 +40,7 @@ async def test_a_cycle_that_finishes_as_its_site_moves_on_is_recorded_completed(
     site = plan.sites[0].id
     stream_id = f"site-rollout/{plan.initiative.id}/{site}"
     handle = env.client.get_workflow_handle(site_workflow_id(plan.initiative.id, site))
-    sim = SimulatedDistricts(env.client, plan.initiative.id, None, districts_of(plan))
+    sim = simulated(env, pool, plan)
 
     debrief = await _until_a_move_waits_with_only_a_debrief_left(env, handle, sim)
     cycle_id, racing_run = debrief.ref, (await handle.describe()).run_id

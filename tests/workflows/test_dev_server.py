@@ -56,14 +56,14 @@ async def test_workflow_list_by_stage_matches_the_initiative_board(client, datab
     async with running_worker(client, pool, task_queue=queue):
         handle = await launch(client, plan, STATE_ADMIN, task_queue=queue, options=InitiativeOptions(
             speedup=SPEEDUP, search_attributes=True))
-        sim = simulate(client, plan, {laggard: Profile.READINESS_FAILS})
+        sim = simulate(client, pool, plan, {laggard: Profile.READINESS_FAILS})
 
         def spread(status):
             stages = {p.stage for p in status.sites.values()}
             return len(status.sites) == status.total_sites and \
                 any(s and s.index >= Stage.INSTALLATION.index for s in stages)
 
-        status = await play(handle, sim, rounds=3000, until=spread, wait=lambda: asyncio.sleep(ROUND))
+        status = await play(sim, rounds=3000, until=spread, wait=lambda: asyncio.sleep(ROUND))
         assert spread(status), status
         await handle.execute_update(InitiativeWorkflow.control, ControlRequest(
             actor=STATE_ADMIN, action="pause", reason="compare the board with visibility"))
@@ -112,12 +112,12 @@ async def test_killing_the_worker_mid_rollout_loses_and_duplicates_nothing(
     try:
         handle = await launch(client, plan, STATE_ADMIN, task_queue=queue,
                               options=InitiativeOptions(speedup=SPEEDUP))
-        sim = simulate(client, plan)
+        sim = simulate(client, pool, plan)
 
         def mid_rollout(status):
             return any(p.stage is Stage.INSTALLATION for p in status.sites.values())
 
-        status = await play(handle, sim, rounds=3000, until=mid_rollout, wait=lambda: asyncio.sleep(ROUND))
+        status = await play(sim, rounds=3000, until=mid_rollout, wait=lambda: asyncio.sleep(ROUND))
         assert mid_rollout(status), status
     finally:
         os.killpg(first.pid, signal.SIGKILL)
@@ -125,7 +125,7 @@ async def test_killing_the_worker_mid_rollout_loses_and_duplicates_nothing(
     await asyncio.sleep(2)  # timers keep firing on the server with no worker to take the tasks
     second = start_worker(temporal_dev, dsn, queue, log)
     try:
-        status = await play(handle, sim, rounds=6000, wait=lambda: asyncio.sleep(ROUND))
+        status = await play(sim, rounds=6000, wait=lambda: asyncio.sleep(ROUND))
         assert all_finished(status), status
         final = await handle.result()
     finally:

@@ -4,8 +4,8 @@ site's workflow stays short, because it continues as new long before histories g
 import pytest
 
 from domain.stages import Stage
-from simulation.districts import Profile, SimulatedDistricts
-from tests.workflows.harness import districts_of, drive, one_cohort_plan
+from simulation.districts import Profile
+from tests.workflows.harness import drive, one_cohort_plan, simulated
 from tests.workflows.test_rollout_lifecycle import start, stream_types
 from workflows.ids import site_workflow_id
 from workflows.site_rollout import SiteRolloutWorkflow
@@ -34,8 +34,7 @@ async def run_lengths(client, workflow_id: str) -> list[int]:
 async def test_a_five_year_rollout_keeps_every_run_short(env, worker, pool):
     plan, handle = await start(env, worker, one_cohort_plan(), "lit-five-years")
     site = plan.sites[0].id
-    sim = SimulatedDistricts(env.client, plan.initiative.id, {site: Profile.CAPACITY_STALLS},
-                             districts_of(plan))
+    sim = simulated(env, pool, plan, {site: Profile.CAPACITY_STALLS})
     await drive(env, handle, sim, weeks=YEARS * 52, step_days=7)
     site_handle = env.client.get_workflow_handle(site_workflow_id(plan.initiative.id, site))
     status = await site_handle.query(SiteRolloutWorkflow.status)

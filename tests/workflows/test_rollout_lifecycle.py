@@ -5,10 +5,10 @@ from collections import Counter
 import pytest
 
 from domain.stages import Stage
-from simulation.districts import Profile, SimulatedDistricts
+from simulation.districts import Profile
 from store.eventstore import EventStore
 from tests.workflows.harness import (
-    STATE_ADMIN, districts_of, drive, one_cohort_plan, record_histories, two_cohort_plan,
+    STATE_ADMIN, drive, one_cohort_plan, record_histories, simulated, two_cohort_plan,
 )
 from workflows.ids import coaching_workflow_id, group_workflow_id
 from workflows.ids import initiative_workflow_id, site_workflow_id
@@ -34,7 +34,7 @@ async def stream_types(pool, initiative_id, site_id):
 
 async def test_two_cohorts_reach_full_implementation_and_the_gate_holds_the_second_back(env, worker, pool):
     plan, handle = await start(env, worker, two_cohort_plan(), "lit-two-cohorts")
-    sim = SimulatedDistricts(env.client, plan.initiative.id, districts=districts_of(plan))
+    sim = simulated(env, pool, plan)
     c1 = plan.cohorts[0].members
 
     def gate_respected(status):
@@ -72,8 +72,7 @@ async def test_two_cohorts_reach_full_implementation_and_the_gate_holds_the_seco
 async def test_failed_readiness_holds_the_site_in_exploration_and_escalates(env, worker, pool):
     plan, handle = await start(env, worker, one_cohort_plan(), "lit-readiness")
     site = plan.sites[0].id
-    sim = SimulatedDistricts(env.client, plan.initiative.id, {site: Profile.READINESS_FAILS},
-                             districts_of(plan))
+    sim = simulated(env, pool, plan, {site: Profile.READINESS_FAILS})
     await drive(env, handle, sim, weeks=20)
     status = await env.client.get_workflow_handle(
         site_workflow_id(plan.initiative.id, site)).query(SiteRolloutWorkflow.status)
@@ -92,8 +91,7 @@ async def test_failed_readiness_holds_the_site_in_exploration_and_escalates(env,
 async def test_collapsed_fidelity_regresses_then_recovers(env, worker, pool):
     plan, handle = await start(env, worker, one_cohort_plan(), "lit-collapse")
     site = plan.sites[0].id
-    sim = SimulatedDistricts(env.client, plan.initiative.id, {site: Profile.FIDELITY_COLLAPSES},
-                             districts_of(plan))
+    sim = simulated(env, pool, plan, {site: Profile.FIDELITY_COLLAPSES})
     status = await drive(env, handle, sim, weeks=5 * 52)
     assert status.completed_sites == 1
     events, types = await stream_types(pool, plan.initiative.id, site)
@@ -111,7 +109,7 @@ async def test_collapsed_fidelity_regresses_then_recovers(env, worker, pool):
 async def test_pause_resume_and_cancel_mid_stage(env, worker, pool):
     plan, handle = await start(env, worker, one_cohort_plan(sites=2), "lit-controls")
     paused_site, cancelled_site = plan.sites[0].id, plan.sites[1].id
-    sim = SimulatedDistricts(env.client, plan.initiative.id, districts=districts_of(plan))
+    sim = simulated(env, pool, plan)
     await drive(env, handle, sim, weeks=3)
     site = env.client.get_workflow_handle(site_workflow_id(plan.initiative.id, paused_site))
     before = await site.query(SiteRolloutWorkflow.status)

@@ -1,4 +1,5 @@
-"""School time inside a workflow: real workflow time, optionally compressed for demos.
+"""School time: real time, shifted so that an initiative launches on its plan's first school day,
+and optionally compressed for demos.
 
 A rollout spans years. Tests move time with the time-skipping server (speedup 1); the demo runs
 the same workflows with time compressed by `speedup` and says so. Either way every date the rules
