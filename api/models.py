@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from domain.commands import Outcome
 from domain.instruments import Assessment
 from domain.stages import Stage
+from store.board_queries import BoardCell
 from workflows.models import UpdateOutcome
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -127,15 +128,6 @@ class ActionResult(BaseModel):
     task_id: str | None = None
     assessment_id: str | None = None
     outcome: UpdateOutcome
-
-
-class BoardCell(BaseModel):
-    at: datetime
-    cohort_id: str
-    region: str
-    stage: Stage | None
-    status: str
-    sites: int
 
 
 class Board(BaseModel):

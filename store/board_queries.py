@@ -6,18 +6,23 @@ these counts are not subject to small-cell suppression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from domain.stages import Stage
 
 
-@dataclass(frozen=True)
-class BoardCell:
+class BoardCell(BaseModel):
+    """One count of the board; the API answers with it as it is, so its fields are wire format."""
+
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     cohort_id: str
     region: str
-    stage: str | None
+    stage: Stage | None
     """None before the site's first stage is set up."""
     status: str
     sites: int

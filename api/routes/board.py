@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import district_of, resources
 from api.errors import NotFound, responses
-from api.models import Board, BoardCell, Moment
+from api.models import Board, Moment
 from api.routes.initiatives import Overseer
 from api.routes.sites import InitiativeId
 from store import board_queries, district_queries
@@ -38,4 +38,4 @@ async def board(
     cells = (await board_queries.board_at(pool, initiative_id, moments) if district is None
              else await district_queries.board_at(pool, initiative_id, moments, district))
     return Board(initiative_id=initiative_id, district=district, moments=moments,
-                 cells=[BoardCell(**c.__dict__) for c in cells])
+                 cells=cells)
