@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from domain.actors import PersonRole
 from domain.commands import Outcome
 from domain.instruments import Assessment
 from domain.stages import Stage
@@ -20,7 +21,6 @@ SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TEXT_ID = r"^[^\x00-\x1f\x7f]+$"
 """An id in a path or query: any printable text."""
 TaskStatus = Literal["open", "completed", "withdrawn"]
-TokenRole = Literal["state_admin", "district_coordinator", "coach", "auditor"]
 
 
 def _moment(value: datetime) -> datetime:
@@ -182,25 +182,8 @@ class AuditEvents(BaseModel):
     events: list[AuditedEvent]
 
 
-class TokenView(BaseModel):
-    token_id: str
-    name: str
-    role: TokenRole
-    district: str | None
-    actor_id: str
-    created_by: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
-
-class NewToken(BaseModel):
-    token: str = Field(description="shown this once: the store keeps only its hash")
-    info: TokenView
-
-
 class TokenRequest(_Body):
-    role: TokenRole
+    role: PersonRole
     district: str | None = Field(default=None, pattern=SLUG, max_length=64,
                                  description="required for coordinators and coaches")
     name: str | None = Field(default=None, min_length=1, max_length=200)
