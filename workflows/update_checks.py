@@ -18,19 +18,14 @@ from functools import reduce
 from typing import Iterator
 
 from pydantic import ValidationError
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refusal
 from domain.actors import Role
 
 FIGURES = {"hold_pd_session": ("attendees", "A PD session's attendance"),
            "coaching_step": ("practitioners_observed", "A coaching step's practitioners observed")}
 MOST_PEOPLE = 10_000
 """The bound of RecordPdSessionHeld.attendees and CompleteCoachingCycle.practitioners_observed."""
-
-
-def refusal(message: str, field: str, value: object) -> ApplicationError:
-    return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
-                            non_retryable=True)
 
 
 def shown(value: object) -> str:
