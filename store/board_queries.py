@@ -15,8 +15,9 @@ from domain.stages import Stage
 
 
 class BoardCell(BaseModel):
-    """One count of the board; the API answers with it as it is, so its fields are wire format."""
+    """How many sites of a cohort and region stood at a stage, with a status, at a moment."""
 
+    # The API answers with these as they are: the field names are its wire format.
     model_config = ConfigDict(frozen=True)
 
     at: datetime

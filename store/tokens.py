@@ -34,9 +34,9 @@ class TokenRefused(Exception):
 
 
 class TokenInfo(BaseModel):
-    """A token as lists show it: everything but the secret, which the store never had. The API
-    answers with it as it is (`/me`, `/tokens`), so its fields are wire format."""
+    """A token as lists show it: everything but the secret, which the store never had."""
 
+    # The API answers with it as it is (/me, /tokens): the field names are its wire format.
     model_config = ConfigDict(frozen=True)
 
     token_id: str
@@ -55,7 +55,7 @@ class TokenInfo(BaseModel):
 
 
 class NewToken(BaseModel):
-    """A token just created: the full token to hand over, shown once and never stored."""
+    """A token just created, with the full token to hand over: shown once, never stored."""
 
     model_config = ConfigDict(frozen=True)
 
