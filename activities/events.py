@@ -13,7 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.events import Event
-from store.eventstore import ConcurrencyError, EventStore
+from store.eventstore import AppendResult, ConcurrencyError, EventStore
 
 
 class RecordEventsInput(BaseModel):
@@ -23,20 +23,12 @@ class RecordEventsInput(BaseModel):
     workflow_id: str | None = None
 
 
-class RecordResult(BaseModel):
-    appended: int
-    duplicates: int
-    version: int
-    adopted: list[Event] = []
-    """What the workflow stored at these numbers before (the batch is a re-decision of them)."""
-
-
 class EventRecorder:
     def __init__(self, store: EventStore) -> None:
         self._store = store
 
     @activity.defn
-    async def record_events(self, request: RecordEventsInput) -> RecordResult:
+    async def record_events(self, request: RecordEventsInput) -> AppendResult:
         try:
             result = await self._store.append(
                 request.stream_id, request.events, expected_version=request.expected_version,
@@ -49,5 +41,4 @@ class EventRecorder:
             activity.logger.warning(
                 "%s decided #%d-#%d again (its workflow was reset); the stored events stand",
                 request.stream_id, result.adopted[0].sequence, result.adopted[-1].sequence)
-        return RecordResult(appended=result.appended, duplicates=result.duplicates,
-                            version=result.version, adopted=list(result.adopted))
+        return result

@@ -12,8 +12,8 @@ from datetime import date
 import asyncpg
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import domain_refusal
 from domain.calendar import SchoolCalendar
 from domain.commands import PdSessionPlan
 from domain.errors import DomainError
@@ -50,7 +50,7 @@ class PdScheduler:
             bookings = await book_sessions(self._pool, request.initiative_id, request.site_id,
                                            f"{request.key_prefix}:pd:", place)
         except DomainError as refused:
-            raise ApplicationError(refused.message, type="DomainError", non_retryable=True) from None
+            raise domain_refusal(refused) from None
         return [PdSessionPlan(session_id=b.session_id, title=b.title, on=b.date,
                               trainer_id=b.trainer_id, hours=b.hours, capacity=b.capacity)
                 for b in sorted(bookings, key=lambda b: (b.date, b.session_id))]

@@ -11,8 +11,8 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import domain_refusal
 from domain.actors import SYSTEM
 from domain.commands import EvaluateExit
 from domain.errors import DomainError
@@ -35,4 +35,4 @@ async def check_readiness(request: ReadinessInput) -> list[Event]:
     try:
         return decide(request.state, command)
     except DomainError as refused:
-        raise ApplicationError(refused.message, type="DomainError", non_retryable=True) from None
+        raise domain_refusal(refused) from None

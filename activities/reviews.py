@@ -7,8 +7,8 @@ from datetime import date
 
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import domain_refusal
 from domain.actors import SYSTEM
 from domain.commands import HoldReview
 from domain.errors import DomainError
@@ -32,4 +32,4 @@ async def hold_review(request: ReviewInput) -> list[Event]:
     try:
         return decide(request.state, command)
     except DomainError as refused:
-        raise ApplicationError(refused.message, type="DomainError", non_retryable=True) from None
+        raise domain_refusal(refused) from None

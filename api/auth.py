@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import Forbidden, Unauthorized
 from api.resources import Resources
-from domain.actors import Role
+from domain.actors import PEOPLE_ROLES, Role
 from store import tokens
 from store.tokens import TokenInfo, TokenRefused
 
@@ -30,7 +30,6 @@ Principal = TokenInfo
 bearer = HTTPBearer(auto_error=False, scheme_name="token",
                     description="A token from `rollout token create` (or POST /tokens): "
                                 "`Authorization: Bearer rollout_<id>_<secret>`.")
-ALL_ROLES = (Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR, Role.COACH, Role.AUDITOR)
 
 
 def resources(request: Request) -> Resources:
@@ -81,5 +80,5 @@ def assignee_role_of(who: Principal) -> str | None:
     return "coach" if who.role is Role.COACH else None
 
 
-Anyone = Annotated[Principal, Depends(allow(*ALL_ROLES))]
+Anyone = Annotated[Principal, Depends(allow(*PEOPLE_ROLES))]
 StateAdmin = Annotated[Principal, Depends(allow(Role.STATE_ADMIN))]

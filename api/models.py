@@ -4,22 +4,24 @@ what the workflow would."""
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from domain.actors import PersonRole
 from domain.commands import Outcome
+from domain.errors import DomainError
 from domain.instruments import Assessment
 from domain.stages import Stage
+from domain.storable import MOST_KEYS, require_storable
+from store.board_queries import BoardCell
 from workflows.models import UpdateOutcome
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TEXT_ID = r"^[^\x00-\x1f\x7f]+$"
 """An id in a path or query: any printable text."""
 TaskStatus = Literal["open", "completed", "withdrawn"]
-TokenRole = Literal["state_admin", "district_coordinator", "coach", "auditor"]
 
 
 def _moment(value: datetime) -> datetime:
@@ -33,40 +35,19 @@ def _moment(value: datetime) -> datetime:
 Moment = Annotated[datetime, AfterValidator(_moment)]
 
 
-def unstorable(value: Any, path: str = "body") -> str | None:
-    """Where the value holds something the event store's JSON cannot keep (a NUL character, a lone
-    surrogate, a non-finite number), if anywhere: the workflow would accept it and then fail to
-    record it."""
-    if isinstance(value, str):
-        bad = "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
-        return path if bad else None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = unstorable(str(key), path) if isinstance(key, str) else None
-        found = found or unstorable(item, f"{path}.{key}")
-        if found:
-            return found
-    return None
-
-
 class _Body(BaseModel):
+    """A request body, refused with a 422 naming the field when the event store could not hold
+    it (domain/storable.py): the workflow would accept it and then fail to record it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        where = unstorable(data)
-        if where:
-            raise ValueError("a value the record cannot store (a NUL character, a lone surrogate "
-                             f"or a non-finite number) at {where}")
-        return data
+    @model_validator(mode="after")
+    def _storable(self) -> "_Body":
+        try:
+            require_storable(self.model_dump(mode="python"))
+        except DomainError as refused:
+            raise ValueError(refused.message) from None
+        return self
 
 
 class Task(BaseModel):
@@ -98,16 +79,8 @@ class TaskPage(BaseModel):
 
 
 class CompleteTask(_Body):
-    outcome: Outcome = Field(default_factory=dict, max_length=50,
+    outcome: Outcome = Field(default_factory=dict, max_length=MOST_KEYS,
                              description="what was done, e.g. {\"attendees\": 24} for a PD session")
-
-    @model_validator(mode="after")
-    def _short(self) -> "CompleteTask":
-        for key, value in self.outcome.items():
-            if len(key) > 100 or (isinstance(value, str) and len(value) > 2000):
-                raise ValueError(f"outcome.{key[:100]}: names are at most 100 characters and "
-                                 "texts at most 2000")
-        return self
 
 
 class SubmitAssessment(_Body):
@@ -127,15 +100,6 @@ class ActionResult(BaseModel):
     task_id: str | None = None
     assessment_id: str | None = None
     outcome: UpdateOutcome
-
-
-class BoardCell(BaseModel):
-    at: datetime
-    cohort_id: str
-    region: str
-    stage: Stage | None
-    status: str
-    sites: int
 
 
 class Board(BaseModel):
@@ -190,25 +154,8 @@ class AuditEvents(BaseModel):
     events: list[AuditedEvent]
 
 
-class TokenView(BaseModel):
-    token_id: str
-    name: str
-    role: TokenRole
-    district: str | None
-    actor_id: str
-    created_by: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
-
-class NewToken(BaseModel):
-    token: str = Field(description="shown this once: the store keeps only its hash")
-    info: TokenView
-
-
 class TokenRequest(_Body):
-    role: TokenRole
+    role: PersonRole
     district: str | None = Field(default=None, pattern=SLUG, max_length=64,
                                  description="required for coordinators and coaches")
     name: str | None = Field(default=None, min_length=1, max_length=200)

@@ -18,10 +18,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.events import RecordEventsInput, RecordResult
+from activities.events import RecordEventsInput
 from domain.events import Event
 from store.audit_queries import stored_versions
-from store.eventstore import EventStore
+from store.eventstore import AppendResult, EventStore
 from workflows.ids import initiative_workflow_id, site_workflow_id
 
 
@@ -83,7 +83,7 @@ async def decided_events(client: Client, workflow_id: str) -> dict[str, dict[int
             return decided
 
 
-def _recorded_batches(client: Client, events) -> Iterator[tuple[RecordEventsInput, RecordResult | None]]:
+def _recorded_batches(client: Client, events) -> Iterator[tuple[RecordEventsInput, AppendResult | None]]:
     """Each `record_events` batch of a run with its result (None while it has none), in order."""
     converter = client.data_converter.payload_converter
     batches: dict[int, RecordEventsInput] = {}
@@ -96,7 +96,7 @@ def _recorded_batches(client: Client, events) -> Iterator[tuple[RecordEventsInpu
         elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed = e.activity_task_completed_event_attributes
             if completed.scheduled_event_id in batches:
-                (result,) = converter.from_payloads(completed.result.payloads, [RecordResult])
+                (result,) = converter.from_payloads(completed.result.payloads, [AppendResult])
                 yield batches.pop(completed.scheduled_event_id), result
     for batch in batches.values():
         yield batch, None

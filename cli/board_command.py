@@ -52,7 +52,7 @@ def board(
         fail(f"No stage history recorded for initiative '{initiative_id}'.", NOT_FOUND)
     if as_json:
         for c in cells:
-            print(json.dumps({**c.__dict__, "at": c.at.isoformat()}))
+            print(json.dumps({**c.model_dump(), "at": c.at.isoformat()}))
         return
     out = Console(highlight=False)
     for group, group_cells in _grouped(cells, by).items():

@@ -26,6 +26,7 @@ from cli.ops_target import (
 from cli.plan_commands import INVALID, PlanFileError, _print_errors, read_plan_text
 from cli.up_command import up
 from domain.actors import Actor, Role
+from domain.errors import shown
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
 from rollouts import operations as ops
@@ -258,6 +259,4 @@ def _invalid(problem: ValidationError, flags: dict[str, str]) -> str:
     error = problem.errors()[0]
     field = str(error["loc"][-1]) if error["loc"] else ""
     message = error["msg"].removeprefix("Value error, ")
-    value = repr(error.get("input"))
-    value = value if len(value) <= 60 else value[:57] + "..."
-    return f"Invalid {flags.get(field, field)} {value}: {message}."
+    return f"Invalid {flags.get(field, field)} {shown(error.get('input'))}: {message}."

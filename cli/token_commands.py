@@ -19,6 +19,7 @@ from rich.text import Text
 
 from cli.database import NOT_FOUND, fail, read
 from cli.ops_target import DATABASE_URL, JSON, target
+from domain.actors import PEOPLE_ROLES, Role
 from store import tokens
 from store.migrate import migrate
 from store.tokens import TokenInfo
@@ -29,11 +30,8 @@ token_app = typer.Typer(no_args_is_help=True,
                         help="Tokens for the HTTP API: create (the secret is shown once), revoke, list.")
 
 
-class TokenRole(StrEnum):
-    STATE_ADMIN = "state_admin"
-    DISTRICT_COORDINATOR = "district_coordinator"
-    COACH = "coach"
-    AUDITOR = "auditor"
+TokenRole = StrEnum("TokenRole", {r.name: r.value for r in PEOPLE_ROLES})
+"""--role's choices: the roles a person may hold (typer lists an enum's values)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +54,7 @@ def create(
 ) -> None:
     """Create a token and print it once: store it now, it cannot be shown again."""
     try:
-        tokens.check_request(tokens.Role(role.value), district, expires_in, name=name,
+        tokens.check_request(Role(role), district, expires_in, name=name,
                              actor_id=actor_id)
     except ValueError as problem:
         fail(f"Cannot create the token: {problem}.", INVALID)
@@ -64,7 +62,7 @@ def create(
 
     async def make(pool: asyncpg.Pool) -> tokens.NewToken:
         await migrate(pool)
-        return await tokens.create(pool, role=tokens.Role(role.value), district=district, name=name,
+        return await tokens.create(pool, role=Role(role), district=district, name=name,
                                    actor_id=actor_id, expires_in=timedelta(days=expires_in),
                                    created_by=created_by)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.errors import DomainError
 
@@ -15,6 +16,14 @@ class Role(StrEnum):
     COACH = "coach"
     AUDITOR = "auditor"
     SYSTEM = "system"
+
+
+PEOPLE_ROLES: tuple[Role, ...] = tuple(r for r in Role if r is not Role.SYSTEM)
+"""The roles a person may hold (a token, an Update): every role but the engine's own."""
+
+PersonRole = Annotated[Literal[tuple(r.value for r in PEOPLE_ROLES)], AfterValidator(Role)]
+"""A field holding one of PEOPLE_ROLES: its schema and refusals list just those names, and its
+value is read as a Role."""
 
 
 class Actor(BaseModel):

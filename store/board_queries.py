@@ -8,18 +8,24 @@ are not subject to small-cell suppression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
+
+from domain.stages import Stage
 
 
-@dataclass(frozen=True)
-class BoardCell:
+class BoardCell(BaseModel):
+    """How many sites of a cohort and region stood at a stage, with a status, at a moment."""
+
+    # The API answers with these as they are: the field names are its wire format.
+    model_config = ConfigDict(frozen=True)
+
     at: datetime
     cohort_id: str
     region: str
-    stage: str | None
+    stage: Stage | None
     """None before the site's first stage is set up."""
     status: str
     sites: int
@@ -59,8 +65,9 @@ def moments_between(first: datetime, last: datetime, points: int) -> list[dateti
 
 
 
-@dataclass(frozen=True)
-class SiteProgressRow:
+class SiteProgressRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     site_id: str
     cohort_id: str
     region: str

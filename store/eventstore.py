@@ -10,10 +10,10 @@ re-ran the task that decided them): the stored events stand and are handed back 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import AsyncIterator, Sequence
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict
 
 from domain.events import Event
 from store import projections
@@ -29,12 +29,16 @@ class ConcurrencyError(Exception):
         super().__init__(message + (f" ({detail})" if detail else ""))
 
 
-@dataclass(frozen=True)
-class AppendResult:
+class AppendResult(BaseModel):
+    """What an append did. The recording activity hands it to its workflow as it is, so it is a
+    Temporal payload recorded in histories: fields may be added with defaults, never renamed."""
+
+    model_config = ConfigDict(frozen=True)
+
     appended: int
     duplicates: int
     version: int
-    adopted: tuple[Event, ...] = ()
+    adopted: list[Event] = []
     """When the batch differs from what its own workflow stored after the batch's expected
     version: all of that, for the workflow to adopt; nothing of the batch is stored."""
 
@@ -48,7 +52,8 @@ class EventStore:
         """Append events numbered expected_version+1...; events already stored are not re-added."""
         _check_batch(stream_id, events, expected_version)
         if not events:
-            return AppendResult(0, 0, await self.stream_version(stream_id))
+            return AppendResult(appended=0, duplicates=0,
+                                version=await self.stream_version(stream_id))
         as_json = [[e.actor.model_dump(mode="json"), e.payload.model_dump(mode="json")]
                    for e in events]
         async with self.pool.acquire() as conn, conn.transaction():
@@ -153,20 +158,20 @@ def _contents(events: Sequence[Event], round_tripped: list) -> list[dict]:
 
 
 async def _match_stored(conn: asyncpg.Connection, stream_id: str, expected: int, version: int,
-                        contents: list[dict], workflow_id: str | None) -> tuple[int, tuple[Event, ...]]:
+                        contents: list[dict], workflow_id: str | None) -> tuple[int, list[Event]]:
     """How many leading events of the batch are already stored. If some differ and the batch's
     own workflow wrote everything stored after `expected`, it decided those steps again: all of
     them are handed back. From any other writer they are a conflict."""
     if version == expected:
-        return 0, ()
+        return 0, []
     rows = await conn.fetch(
         f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 "
         "ORDER BY stream_version", stream_id, expected)
     differing = [row for row, wanted in zip(rows, contents) if row_content(row) != wanted]
     if not differing:
-        return min(len(rows), len(contents)), ()
+        return min(len(rows), len(contents)), []
     if workflow_id is not None and all(row["workflow_id"] == workflow_id for row in rows):
-        return 0, tuple(event_from_row(row) for row in rows)
+        return 0, [event_from_row(row) for row in rows]
     raise ConcurrencyError(stream_id, expected, version,
                            f"#{differing[0]['stream_version']} holds a different event")
 

@@ -12,15 +12,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict, Field
 
-from domain.actors import Actor, Role
+from domain.actors import PEOPLE_ROLES, Actor, PersonRole, Role
 
 PREFIX = "rollout"
-TOKEN_ROLES = (Role.STATE_ADMIN, Role.DISTRICT_COORDINATOR, Role.COACH, Role.AUDITOR)
 DISTRICT_ROLES = (Role.DISTRICT_COORDINATOR, Role.COACH)
 """Roles that act for one district; the others act for the whole state."""
 _TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{12}})_([A-Za-z0-9_-]{{20,200}})$")
@@ -34,13 +33,15 @@ class TokenRefused(Exception):
     """The presented token does not let anyone in; the message says why, in one sentence."""
 
 
-@dataclass(frozen=True)
-class TokenInfo:
+class TokenInfo(BaseModel):
     """A token as lists show it: everything but the secret, which the store never had."""
+
+    # The API answers with it as it is (/me, /tokens): the field names are its wire format.
+    model_config = ConfigDict(frozen=True)
 
     token_id: str
     name: str
-    role: Role
+    role: PersonRole
     district: str | None
     actor_id: str
     created_by: str
@@ -53,11 +54,13 @@ class TokenInfo:
         return Actor(id=self.actor_id, role=self.role, district=self.district)
 
 
-@dataclass(frozen=True)
-class NewToken:
+class NewToken(BaseModel):
+    """A token just created, with the full token to hand over: shown once, never stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str = Field(description="shown this once: the store keeps only its hash")
     info: TokenInfo
-    token: str
-    """The full token to hand over; shown once, never stored."""
 
 
 def hash_secret(secret: str) -> str:
@@ -67,8 +70,8 @@ def hash_secret(secret: str) -> str:
 def check_request(role: Role, district: str | None, days: float | None = None, *,
                   name: str | None = None, actor_id: str | None = None) -> None:
     """Refuse, with a sentence naming the field, a token that could not be used sensibly."""
-    if role not in TOKEN_ROLES:
-        raise ValueError(f"role must be one of {', '.join(TOKEN_ROLES)}, not '{role}'")
+    if role not in PEOPLE_ROLES:
+        raise ValueError(f"role must be one of {', '.join(PEOPLE_ROLES)}, not '{role}'")
     if role in DISTRICT_ROLES and not district:
         raise ValueError(f"district is required for a {role.value} token")
     if role not in DISTRICT_ROLES and district:
@@ -97,7 +100,7 @@ async def create(pool: asyncpg.Pool, *, role: Role, district: str | None = None,
         f"created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval) "
         f"RETURNING {_COLUMNS}",
         token_id, hash_secret(secret), name, role.value, district, actor_id, created_by, expires_in)
-    return NewToken(_info(row), f"{PREFIX}_{token_id}_{secret}")
+    return NewToken(token=f"{PREFIX}_{token_id}_{secret}", info=_info(row))
 
 
 async def authenticate(pool: asyncpg.Pool, token: str) -> TokenInfo:
@@ -137,7 +140,4 @@ async def list_tokens(pool: asyncpg.Pool, *, include_inactive: bool = False) -> 
 
 
 def _info(row: asyncpg.Record) -> TokenInfo:
-    return TokenInfo(token_id=row["token_id"], name=row["name"], role=Role(row["role"]),
-                     district=row["district"], actor_id=row["actor_id"],
-                     created_by=row["created_by"], created_at=row["created_at"],
-                     expires_at=row["expires_at"], revoked_at=row["revoked_at"])
+    return TokenInfo(**{name: row[name] for name in TokenInfo.model_fields})

@@ -3,7 +3,7 @@
 A workflow reset to an earlier task (the watchdog in runtime/watchdog.py does this when a
 task can never complete) decides that task's events again, at a later time, so they differ from
 the ones its first pass stored. The event store keeps what it holds and hands those back
-(`RecordResult.adopted`); the workflow folds them in place of its own.
+(`AppendResult.adopted`, store/eventstore.py); the workflow folds them in place of its own.
 """
 
 from __future__ import annotations

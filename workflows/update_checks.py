@@ -1,10 +1,10 @@
 """Refusals for Update requests that the domain's rules never see: a null request, a request
-claiming the engine's own system role, a field the
-domain command would not accept (a reason too short), text the event store cannot hold (a NUL
-character), or a figure reported with a task that the rollout records only after the task is
-closed (a PD session's attendees, a coaching step's practitioners observed). Validators call
-these, so such a request is refused with one sentence naming the field and value before it is
-accepted; otherwise the handler (or the coaching cycle) would fail its workflow task after the
+claiming the engine's own system role, a field the domain command would not accept (a reason too
+short), a value the event store cannot hold (a NUL character, an outcome too large:
+domain/storable.py), or a figure reported with a task that the rollout records only after the
+task is closed (a PD session's attendees, a coaching step's practitioners observed). Validators
+call these, so such a request is refused with one sentence naming the field and value before it
+is accepted; otherwise the handler (or the coaching cycle) would fail its workflow task after the
 completion was already recorded, or the recording activity would retry forever.
 
 Validators do not run on replay, so tightening them changes no recorded history.
@@ -18,31 +18,16 @@ from functools import reduce
 from typing import Iterator
 
 from pydantic import ValidationError
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import domain_refusal, refusal
 from domain.actors import Role
-from domain.errors import DomainError
+from domain.errors import DomainError, field_path, shown
+from domain.storable import require_storable
 
 FIGURES = {"hold_pd_session": ("attendees", "A PD session's attendance"),
            "coaching_step": ("practitioners_observed", "A coaching step's practitioners observed")}
 MOST_PEOPLE = 10_000
 """The bound of RecordPdSessionHeld.attendees and CompleteCoachingCycle.practitioners_observed."""
-
-
-def refusal(message: str, field: str, value: object) -> ApplicationError:
-    return ApplicationError(message, {"field": field, "value": str(value)}, type="DomainError",
-                            non_retryable=True)
-
-
-def domain_refusal(refused: DomainError) -> ApplicationError:
-    """The Temporal failure a person sees for a command the rules refused."""
-    return refusal(refused.message, refused.field, refused.value)
-
-
-def shown(value: object) -> str:
-    """The offending value for a sentence: its repr, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def require_request(request: object, update: str) -> None:
@@ -72,7 +57,7 @@ def refusing_invalid() -> Iterator[None]:
         yield
     except ValidationError as problem:
         error = problem.errors()[0]
-        field = reduce(_field_path, error["loc"], "") or "request"
+        field = reduce(field_path, error["loc"], "") or "request"
         value = error.get("input")
         raise refusal(f"{field}: {error['msg'].removeprefix('Value error, ')} (got {shown(value)}).",
                       field, value) from None
@@ -100,33 +85,11 @@ def check_figures(task_kind: str, outcome: dict) -> None:
 
 
 def check_storable(request: object) -> None:
-    """Text the event store cannot keep (PostgreSQL's JSON refuses the NUL character) is refused
-    here; accepted, the recording activity would retry it forever and the site would stop."""
-    where = _nul_at(request.model_dump(mode="python") if hasattr(request, "model_dump") else request)
-    if where is not None:
-        field, value = where
-        raise refusal(f"{field} contains a NUL character, which the record cannot store: "
-                      f"{shown(value)}.", field, value)
-
-
-def _nul_at(value: object, path: str = "") -> tuple[str, str] | None:
-    if isinstance(value, str):
-        return (path or "request", value) if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) \
-        if isinstance(value, (list, tuple)) else ()
-    for key, item in items:
-        inner = _field_path(path, key)
-        if isinstance(key, str) and "\x00" in key:
-            return inner, key
-        found = _nul_at(item, inner)
-        if found:
-            return found
-    return None
-
-
-def _field_path(path: str, key: object) -> str:
-    """`outcome.notes`; a key a sentence cannot show as it is (a line break, a control
-    character) in brackets as Python writes it: `outcome['a\\nb']`."""
-    if isinstance(key, str) and not key.isprintable():
-        return f"{path}[{key!r}]" if path else f"[{key!r}]"
-    return f"{path}.{key}" if path else str(key)
+    """What the event store cannot hold (domain/storable.py: a NUL character, a non-finite number,
+    an outcome too large) is refused here; accepted, the recording activity would retry it forever
+    and the site would stop."""
+    try:
+        require_storable(request.model_dump(mode="python") if hasattr(request, "model_dump")
+                         else request)
+    except DomainError as refused:
+        raise domain_refusal(refused) from None

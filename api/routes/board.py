@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.auth import district_of, resources
 from api.errors import NotFound, responses
-from api.models import Board, BoardCell, Moment
+from api.models import Board, Moment
 from api.routes.initiatives import Overseer
 from api.routes.sites import InitiativeId
 from store import board_queries
@@ -36,4 +36,4 @@ async def board(
         moments = board_queries.moments_between(*span, points) if points > 1 else [span[1]]
     cells = await board_queries.board_at(pool, initiative_id, moments, district)
     return Board(initiative_id=initiative_id, district=district, moments=moments,
-                 cells=[BoardCell(**c.__dict__) for c in cells])
+                 cells=cells)

@@ -2,36 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from api.auth import Anyone, Principal, StateAdmin, resources
+from api.auth import Anyone, StateAdmin, resources
 from api.errors import Invalid, NotFound, responses
-from api.models import NewToken, TokenRequest, TokenView
-from domain.actors import Role
+from api.models import TokenRequest
 from store import tokens
+from store.tokens import NewToken, TokenInfo
 
 router = APIRouter(tags=["tokens"])
 
 
-@router.get("/me", response_model=TokenView, responses=responses(401, 503))
-async def me(who: Anyone) -> TokenView:
+@router.get("/me", response_model=TokenInfo, responses=responses(401, 503))
+async def me(who: Anyone) -> TokenInfo:
     """The token you are using: its role, district and the actor recorded when you act."""
-    return view(who)
+    return who
 
 
-@router.get("/tokens", response_model=list[TokenView], responses=responses(401, 403, 422, 503))
+@router.get("/tokens", response_model=list[TokenInfo], responses=responses(401, 403, 422, 503))
 async def list_tokens(request: Request, _: StateAdmin,
                       include_inactive: Annotated[bool, Query(description="also revoked and "
                                                               "expired tokens")] = False
-                      ) -> list[TokenView]:
+                      ) -> list[TokenInfo]:
     """Every token (never a secret: the store has none)."""
-    found = await tokens.list_tokens(await resources(request).pool(),
-                                     include_inactive=include_inactive)
-    return [view(t) for t in found]
+    return await tokens.list_tokens(await resources(request).pool(),
+                                    include_inactive=include_inactive)
 
 
 @router.post("/tokens", response_model=NewToken, status_code=201,
@@ -39,28 +37,23 @@ async def list_tokens(request: Request, _: StateAdmin,
 async def create_token(request: Request, who: StateAdmin, body: TokenRequest) -> NewToken:
     """A new token; the response is the only time its secret is shown."""
     try:
-        tokens.check_request(Role(body.role), body.district)
+        tokens.check_request(body.role, body.district)
         created = await tokens.create(
-            await resources(request).pool(), role=Role(body.role), district=body.district,
+            await resources(request).pool(), role=body.role, district=body.district,
             name=body.name, actor_id=body.actor_id,
             expires_in=timedelta(days=body.expires_in_days), created_by=who.actor_id)
     except ValueError as problem:
         raise Invalid(f"Invalid token request: {problem}.") from None
-    return NewToken(token=created.token, info=view(created.info))
+    return created
 
 
-@router.post("/tokens/{token_id}/revoke", response_model=TokenView,
+@router.post("/tokens/{token_id}/revoke", response_model=TokenInfo,
              responses=responses(401, 403, 404, 422, 503))
 async def revoke_token(request: Request, _: StateAdmin,
-                       token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> TokenView:
+                       token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> TokenInfo:
     """Revoke a token at once; revoking it again changes nothing."""
     revoked = await tokens.revoke(await resources(request).pool(), token_id)
     if revoked is None:
         raise NotFound(f"There is no token '{token_id}'.")
-    return view(revoked)
+    return revoked
 
-
-def view(t: Principal) -> TokenView:
-    return TokenView(token_id=t.token_id, name=t.name, role=t.role.value, district=t.district,
-                     actor_id=t.actor_id, created_by=t.created_by, created_at=t.created_at,
-                     expires_at=t.expires_at, revoked_at=t.revoked_at)
