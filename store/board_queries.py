@@ -64,7 +64,6 @@ def moments_between(first: datetime, last: datetime, points: int) -> list[dateti
     return [first + step * i for i in range(points - 1)] + [last]
 
 
-
 class SiteProgressRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -25,7 +25,7 @@ async def test_board_status_and_audit_exports(world, api):
     admin = await api.headers(Role.STATE_ADMIN)
 
     status = (await api.http.get(f"/initiatives/{initiative}/status", headers=admin)).json()
-    assert (status["source"], status["total_sites"]) == ("workflow", 5)
+    assert (status["source"], status["total_sites"]) == ("event store", 5)
     assert status["by_stage"] == {"Exploration": 5}
 
     now = (await api.http.get(f"/initiatives/{initiative}/board", params={"points": 1},
