@@ -19,6 +19,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.coaching import CycleStarter
 from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
@@ -50,6 +51,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
     return Worker(
         client, task_queue=task_queue, workflows=WORKFLOWS,
         activities=[EventRecorder(EventStore(pool)).record_events, PdScheduler(pool).schedule_pd,
+                    CycleStarter(client).start_coaching_cycle,
                     check_readiness, hold_review],
         graceful_shutdown_timeout=timedelta(seconds=10), **options)
 

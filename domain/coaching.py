@@ -7,6 +7,9 @@ coach, due a fixed number of school days after the cycle starts.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain import commands as cmd
 from domain.actors import SYSTEM
@@ -14,6 +17,26 @@ from domain.calendar import SchoolCalendar, add_school_days
 
 STEP_SCHOOL_DAYS = {"plan": 3, "observe": 8, "debrief": 12}
 """Each step is due this many school days after the cycle starts."""
+
+
+class CoachingStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: Literal["plan", "observe", "debrief"]
+    task_id: str
+    due: date
+
+
+class CoachingCycleInput(BaseModel):
+    """One cycle as its workflow runs it: the steps it waits for, and where it reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cycle_id: str
+    coach_id: str
+    steps: list[CoachingStep]
+    report_to: str | None = Field(default=None, description="the site workflow the outcome is "
+                                  "signalled to (None: only returned to the run that started it)")
 
 
 def choose_coach(site_id: str, region: str, trainers) -> str:

@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         InitiativeInput, InitiativeStatus, RolloutSettings, SiteProgress, SiteRef,
     )
     from workflows.site_group import SiteGroupWorkflow
-    from workflows.site_rollout import SiteRolloutWorkflow
+    from workflows.site_rollout import CLOSING_PAUSE, SiteRolloutWorkflow
     from workflows.site_work import control_command as site_control_command
     from workflows.recording import record
     from workflows.relay import RELAY_PATCH, closed_target
@@ -79,13 +79,15 @@ class InitiativeWorkflow:
         while True:
             await self._carry_out_controls()
             if self._done():
-                if await self._handlers_finished():
+                if self._handlers_done():
                     return self.status()
+                await self._let_handlers_return()
                 continue
             await self._start_ready_cohorts()
             if workflow.info().is_continue_as_new_suggested():
-                if await self._handlers_finished():
+                if self._handlers_done():
                     workflow.continue_as_new(self._carried(input))
+                await self._let_handlers_return()
                 continue
             await self._wait_for_news()
 
@@ -98,10 +100,17 @@ class InitiativeWorkflow:
             pass  # a date gate is due: the next pass opens its cohort
         self._dirty = False
 
-    async def _handlers_finished(self) -> bool:
-        """Every handler has returned (True), or a control waits in the inbox (False)."""
-        await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
-        return not self._inbox
+    def _handlers_done(self) -> bool:
+        """No control waits in the inbox and every handler has returned: the run may close."""
+        return not self._inbox and workflow.all_handlers_finished()
+
+    async def _let_handlers_return(self) -> None:
+        """A pause in which handlers return, so the run closes in a task where none ran (as the
+        site rollout does, workflows/site_rollout.py)."""
+        try:
+            await workflow.wait_condition(lambda: bool(self._inbox), timeout=CLOSING_PAUSE)
+        except asyncio.TimeoutError:
+            pass
 
     async def _run_before_main_loop(self, input: InitiativeInput) -> InitiativeStatus:
         """The run as recorded before MAIN_LOOP_PATCH: the control handler did its own work."""

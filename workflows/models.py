@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.actors import Actor
 from domain.board import NOT_STARTED, column
 from domain.calendar import SchoolCalendar
+from domain.coaching import CoachingCycleInput, CoachingStep
 from domain.cohorts import describe_gate
 from domain.commands import Outcome
 from domain.criteria import Check, ExitCriteria
@@ -194,18 +195,6 @@ class SiteProgress(_Model):
     stage: Stage | None
     status: str
     version: int
-
-
-class CoachingStep(_Model):
-    step: Literal["plan", "observe", "debrief"]
-    task_id: str
-    due: date
-
-
-class CoachingCycleInput(_Model):
-    cycle_id: str
-    coach_id: str
-    steps: list[CoachingStep]
 
 
 class StepDone(_Model):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -27,10 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.rollout import decide
     from domain.site_state import TaskState
     from domain.standing import explain
-    from workflows.coaching_cycle import CoachingCycleWorkflow
+    from workflows.coaching_cycle import OUTCOME_SIGNAL, CoachingCycleWorkflow
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
-        CompleteTaskRequest, ControlRequest, SiteProgress, SiteRolloutInput, SiteStatus,
+        CompleteTaskRequest, ControlRequest, CycleOutcome, SiteProgress, SiteRolloutInput, SiteStatus,
         StageDecisionRequest, StepDone, SubmitAssessmentRequest, UpdateOutcome,
     )
     from workflows.relay import closed_target
@@ -45,6 +46,9 @@ MAIN_LOOP_PATCH = "updates-carried-out-by-the-main-loop"
 outcome; the main loop is the only coroutine that runs activities, timers, children and signals,
 and a run continues as new right after its handlers have finished, with no work in between.
 Runs recorded before the patch replay through `LockedShape`."""
+
+
+CLOSING_PAUSE = timedelta(milliseconds=100)
 
 
 @dataclass
@@ -85,21 +89,32 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
             await self._carry_out_updates()
             if self._state.status in FINISHED:
                 await self._withdraw_cycle()
-                if await self._handlers_finished():
+                if self._handlers_done():
                     return self._progress()
+                await self._let_handlers_return()
                 continue
             await self._step_stage_work()
             if self._should_continue_as_new():
-                if await self._handlers_finished():
+                if self._handlers_done():
                     workflow.continue_as_new(self._carried())
+                await self._let_handlers_return()
                 continue
             await self._sleep_until_next_due()
 
-    async def _handlers_finished(self) -> bool:
-        """Wait until every Update handler has returned its outcome (True), or an Update has
-        arrived meanwhile and waits in the inbox for the main loop (False)."""
-        await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
-        return not self._inbox
+    def _handlers_done(self) -> bool:
+        """No Update waits in the inbox and every handler has returned its outcome: the run may
+        close. Checked, never awaited: the run closes in a task where no handler ran."""
+        return not self._inbox and workflow.all_handlers_finished()
+
+    async def _let_handlers_return(self) -> None:
+        """Before the run closes, a pause in which the handlers given their outcome return (in
+        this task) and the run closes in the next one; an Update arriving meanwhile ends the pause.
+        (An Update completed in the task that closes the run also keeps the time-skipping test
+        server's clock locked.)"""
+        try:
+            await workflow.wait_condition(lambda: bool(self._inbox), timeout=CLOSING_PAUSE)
+        except asyncio.TimeoutError:
+            pass
 
     async def _carry_out_updates(self) -> None:
         while self._inbox:
@@ -232,6 +247,12 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
     def initiative_control(self, request: ControlRequest) -> None:
         """From the initiative: pause, resume or cancel every site (already authorized there)."""
         self._controls.append(request)
+        self._dirty = True
+
+    @workflow.signal(name=OUTCOME_SIGNAL)
+    def cycle_finished(self, outcome: CycleOutcome) -> None:
+        """From a coaching cycle this site started (in this run or an earlier one)."""
+        self._cycle_outcomes.append(outcome)
         self._dirty = True
 
     @workflow.query

@@ -15,6 +15,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coaching import CycleStarter, StartCycleInput
     from activities.pd_scheduling import PdScheduleInput, PdScheduler
     from activities.readiness import ReadinessInput, check_readiness
     from activities.reviews import ReviewInput, hold_review
@@ -67,6 +68,9 @@ class SiteWork:
         self._setups_this_run = 0
         self._reported: tuple = ()
         self._cycle: workflow.ChildWorkflowHandle | None = None
+        """The open cycle's handle, in runs before the main-loop patch (which await its result)."""
+        self._cycle_outcomes: list[CycleOutcome] = []
+        """Outcomes cycles have signalled, for the main loop to record."""
 
     def _carried(self) -> SiteRolloutInput:
         return SiteRolloutInput(context=self._ctx, state=self._state, routine=self._routine)
@@ -80,6 +84,8 @@ class SiteWork:
             return
         if self._routine.setup_entry != self._state.stage_entries:
             if self._setups_this_run and self._state.stage_entries > self._routine.setup_entry:
+                if self._by_main_loop():
+                    await self._record_finished_cycles()  # outcomes that came in meanwhile
                 await self._withdraw_cycle()
                 return  # a new stage: set it up in a fresh run (continue-as-new)
             await self._set_up_stage()
@@ -92,11 +98,13 @@ class SiteWork:
     def _should_continue_as_new(self) -> bool:
         stage_boundary = (self._setups_this_run > 0
                           and self._routine.setup_entry != self._state.stage_entries)
-        # A run never closes with a coaching cycle open: the cycle reports back to its parent run.
         info = workflow.info()
         too_long = info.is_continue_as_new_suggested() or \
             info.get_current_history_length() > RUN_EVENT_BUDGET
-        return stage_boundary or (too_long and self._cycle is None)
+        if not self._by_main_loop():
+            # These runs await their cycle's result, so they never close with a cycle open.
+            return stage_boundary or (too_long and self._cycle is None)
+        return stage_boundary or too_long
 
     async def _sleep_until_next_due(self) -> None:
         wake = self._next_due()
@@ -176,7 +184,7 @@ class SiteWork:
 
     async def _run_routines(self) -> None:
         today, r = self._today(), self._routine
-        if self._coaching_weeks() and self._cycle is None and \
+        if self._coaching_weeks() and r.active_cycle is None and \
                 r.next_cycle_on is not None and today >= r.next_cycle_on:
             await self._start_coaching_cycle(today)
         review_weeks = self._review_weeks()
@@ -190,6 +198,9 @@ class SiteWork:
             r.next_review_on = today + timedelta(weeks=review_weeks)
 
     async def _start_coaching_cycle(self, today: date) -> None:
+        """Start the next cycle: a workflow of its own (activities/coaching.py), which outlives
+        this run and signals its outcome to the site's workflow id. Runs before the main-loop
+        patch started it as a child and awaited its result."""
         r = self._routine
         r.cycles_started += 1
         cycle_id = self._state.key("coaching", r.cycles_started)
@@ -199,24 +210,43 @@ class SiteWork:
         await self._execute(commands)
         steps = [CoachingStep(step=step, task_id=step_task_id(cycle_id, step), due=due)
                  for step, due in dues.items()]
-        self._cycle = await workflow.start_child_workflow(
-            CoachingCycleWorkflow.run,
-            CoachingCycleInput(cycle_id=cycle_id, coach_id=self._site.coach_id, steps=steps),
-            id=coaching_workflow_id(cycle_id),
-            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL)
+        cycle = CoachingCycleInput(cycle_id=cycle_id, coach_id=self._site.coach_id, steps=steps)
+        if self._by_main_loop():
+            await workflow.execute_activity_method(
+                CycleStarter.start_coaching_cycle,
+                StartCycleInput(workflow_id=coaching_workflow_id(cycle_id),
+                                cycle=cycle.model_copy(update={"report_to": workflow.info().workflow_id})),
+                **SCHEDULE)
+        else:
+            self._cycle = await workflow.start_child_workflow(
+                CoachingCycleWorkflow.run, cycle, id=coaching_workflow_id(cycle_id),
+                parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL)
         r.active_cycle = cycle_id
         r.next_cycle_on = today + timedelta(weeks=self._coaching_weeks())
 
     def _cycle_finished(self) -> bool:
-        return self._cycle is not None and self._cycle.done()
+        if not self._by_main_loop():
+            return self._cycle is not None and self._cycle.done()
+        return bool(self._cycle_outcomes)
 
     async def _record_finished_cycles(self) -> None:
-        if not self._cycle_finished():
+        if not self._by_main_loop():
+            if self._cycle_finished():
+                outcome: CycleOutcome = self._cycle.result()
+                self._cycle, self._routine.active_cycle = None, None
+                await self._record_cycle(outcome)
             return
-        outcome: CycleOutcome = self._cycle.result()
-        self._cycle, self._routine.active_cycle = None, None
+        while self._cycle_outcomes:
+            outcome = self._cycle_outcomes.pop(0)
+            if outcome.cycle_id == self._routine.active_cycle:
+                self._routine.active_cycle = None
+            await self._record_cycle(outcome)
+
+    async def _record_cycle(self, outcome: CycleOutcome) -> None:
+        """A cycle that ran to its debrief is recorded, whenever its outcome arrives, unless the
+        rollout has ended (its record ends with it); a withdrawn one needs no record."""
         if outcome.withdrawn or self._state.coaching_cycles.get(outcome.cycle_id, True) or \
-                self._state.status != "active":  # a finished rollout's record ends with it
+                self._state.status != "active":
             return
         await self._execute([cmd.CompleteCoachingCycle(
             at=self._now(), actor=SYSTEM, cycle_id=outcome.cycle_id,
@@ -224,9 +254,25 @@ class SiteWork:
             feedback_given=outcome.feedback_given)])
 
     async def _withdraw_cycle(self) -> None:
-        """A stage change or the end of the rollout closes a cycle still under way; a cycle
-        that finished by itself first (its last step answered just before) is recorded as
-        completed instead of being sent a withdrawal it can no longer receive."""
+        """A stage change or the end of the rollout closes a cycle still under way. The cycle
+        answers with its outcome: withdrawn, or, had it just finished by itself, complete (and
+        then recorded as such)."""
+        if not self._by_main_loop():
+            return await self._withdraw_child_cycle()
+        cycle_id, self._routine.active_cycle = self._routine.active_cycle, None
+        if cycle_id is None:
+            return
+        try:
+            await workflow.get_external_workflow_handle(coaching_workflow_id(cycle_id)).signal(
+                CoachingCycleWorkflow.withdraw)
+        except ApplicationError as failure:
+            if not closed_target(failure):
+                raise  # a cycle already closed has sent its outcome
+
+    async def _withdraw_child_cycle(self) -> None:
+        """As runs before the main-loop patch withdrew the child cycle they await; a cycle that
+        finished by itself first is recorded as completed instead of being sent a withdrawal it
+        can no longer receive."""
         if self._cycle is None:
             return
         if self._cycle.done() and workflow.patched(FINISHED_CYCLE_PATCH):
@@ -320,7 +366,7 @@ class SiteWork:
         today, r = self._today(), self._routine
         candidates = [next_deadline(self._state, today=today, calendar=self._set.calendar,
                                     policy=self._deadline_policy())]
-        if self._coaching_weeks() and self._cycle is None:
+        if self._coaching_weeks() and r.active_cycle is None:
             candidates.append(r.next_cycle_on)
         if self._review_weeks():
             candidates.append(r.next_review_on)

@@ -1,5 +1,6 @@
 """A five-year stall in Initial Implementation, with coaching every four weeks: every run of the
-site's workflow stays short, because it continues as new long before histories grow."""
+site's workflow stays short, because it continues as new long before histories grow (a coaching
+cycle under way does not hold a run open: cycles outlive the run that starts them)."""
 
 import pytest
 
@@ -14,10 +15,6 @@ from workflows.site_work import RUN_EVENT_BUDGET
 pytestmark = pytest.mark.asyncio
 
 YEARS = 5
-CYCLE_ALLOWANCE = 300
-"""A run past its budget still waits for its open coaching cycle to close (up to 12 school days:
-three steps, about 50 events a school week here) before it continues as new; measured overshoot
-129-209 events in both the old and the new shape of the workflow."""
 
 
 async def run_lengths(client, workflow_id: str) -> list[int]:
@@ -44,4 +41,4 @@ async def test_a_five_year_rollout_keeps_every_run_short(env, worker, pool):
     assert years > YEARS - 1
     assert types.count("CoachingCycleStarted") >= 12 * (YEARS - 1), "monthly coaching went on"
     lengths = await run_lengths(env.client, site_handle.id)
-    assert len(lengths) > 4 and max(lengths) <= RUN_EVENT_BUDGET + CYCLE_ALLOWANCE, lengths
+    assert len(lengths) > 4 and max(lengths) <= RUN_EVENT_BUDGET + 200, lengths
