@@ -27,7 +27,7 @@ from activities.reviews import hold_review
 from runtime.process_exit import leave
 from runtime.settings import Settings, load_settings, redact_dsn
 from runtime import periodic
-from runtime.watchdog import keep_repairing
+from runtime.watchdog import keep_watching
 from runtime.temporal import DEFAULT_TASK_QUEUE, WORKFLOWS, connect_with
 from store import projections
 from store.db import DATABASE_TROUBLE, connect as connect_db
@@ -87,7 +87,7 @@ async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = D
     precompile_workflows()
     stop = asyncio.Event()
     dispatcher = asyncio.create_task(dispatch_notifications(pool, stop))
-    repairer = asyncio.create_task(keep_repairing(client, pool, task_queue, stop))
+    repairer = asyncio.create_task(keep_watching(client, pool, task_queue, stop))
     rebuilds = asyncio.create_task(finish_rebuilds(pool))
     try:
         async with build_worker(client, pool, task_queue, **options) as worker:

@@ -1,30 +1,28 @@
-"""Repair workflows whose workflow task can never complete because of a slip in Temporal itself.
+"""Watch for workflows whose workflow task cannot complete, report them, and repair the one
+kind that Temporal itself causes.
 
-Two are seen and repaired. **A protocol slip** (the dev server restarting while people submit,
-1 run in about 7 of the restart test): an Update accepted just before the server stopped has its
-acceptance sent again by the worker after the restart, and the server refuses that workflow task
-("BadUpdateWorkflowExecutionMessage … received *update.Acceptance message while in state
-Accepted") on every attempt. **A replay that does not match** (after a worker is killed): a query
-that reaches the next worker together with a workflow task makes the SDK run that task with the
-time of the task before it, while the history records the later time; when the workflow is next
-replayed, its time-dependent decisions (a reminder due, a review due) come out differently, and
-every attempt fails as nondeterministic. Both stop the site for good.
+**A replay that does not match** (WorkflowTaskFailedCauseNonDeterministicError) is reported, never
+reset: since the site, initiative and group workflows carry out every Update in their main loop
+and people's views read the event store instead of querying workflows, the two slips that once
+wrote such histories after a worker was killed (temporalio/sdk-python#1591, and a query to a
+worker that had just taken over running a task with a stale time) have nothing left to act on.
+A mismatch now means code that is not compatible with a running workflow: a person must look, and
+a reset would only hide it. The report names the workflow, its run and the event.
 
-The remedy Temporal offers is a reset: the run is replayed up to a completed workflow task and
-the signals and Updates that arrived after it are applied again, once. For the slip, that is the
-last completed task; for the mismatch, the last one before the event the replay could not match.
-The task after it runs again at a new time, so if it had already recorded events it decides them
-again differently; the event store keeps the first record and the workflow adopts it
-(workflows/recording.py), so nothing is lost or contradicted. A signal sent again is harmless
-(the site's progress signal is versioned, a repeated control is refused by the domain). A
-mismatch from a genuinely incompatible deployment would be reset the same way, which is what an
-operator would do after fixing it; the replay tests over committed histories keep that from
-shipping.
+**A protocol slip** (the dev server restarting while people submit): an Update accepted just
+before the server stopped has its acceptance sent again by the worker after the restart, and
+the server refuses that workflow task ("BadUpdateWorkflowExecutionMessage … received
+*update.Acceptance message while in state Accepted") on every attempt. Its remedy is Temporal's
+reset to the last completed workflow task, which applies the signals and Updates after it again,
+once. The reset strands nothing the run owned: the coaching cycle is a workflow of its own that
+reports to the site's workflow id (workflows/coaching_cycle.py), activities the task had scheduled
+are scheduled again and record idempotently (a batch stored by the first pass stands and is
+adopted, workflows/recording.py), and the site reports its progress to the initiative again with
+its next recorded change.
 
-A run with no task to return to is logged for a person. Temporal resets even a run that is
-already closed, so a second reset of the same run would throw away the first one's progress: a
-repair pass holds a PostgreSQL advisory lock (several workers, one repairer at a time) and
-resets a run only while Temporal still describes it as running.
+Temporal resets even a run that is already closed, so a second reset of the same run would throw
+away the first one's progress: a repair pass holds a PostgreSQL advisory lock (several workers,
+one repairer at a time) and resets a run only while Temporal still describes it as running.
 """
 
 from __future__ import annotations
@@ -54,8 +52,8 @@ PROTOCOL_SLIP = "WorkflowTaskFailedCauseBadUpdateWorkflowExecutionMessage"
 Update's recorded state."""
 NONDETERMINISM = "WorkflowTaskFailedCauseNonDeterministicError"
 """Temporal's name for a workflow task failed because replaying the history did not match it."""
-REPAIRED = (PROTOCOL_SLIP, NONDETERMINISM)
 RESET_LOGGED = "reset a workflow whose task could not complete"
+STUCK_LOGGED = "a workflow's task cannot complete; a person must look"
 _MISMATCH = re.compile(r"Nondeterminism error.*?(?:HistoryEvent\(id: |event_id: )(\d+)", re.S)
 
 _RESET_IDS = uuid.UUID("5d0f6c1e-4a77-4d0e-9d59-3a8f0a2c7b11")
@@ -92,13 +90,31 @@ async def repair_refused(client: Client, pool: asyncpg.Pool, task_queue: str,
             await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _LOCK)
 
 
-async def keep_repairing(client: Client, pool: asyncpg.Pool, task_queue: str,
-                         stop: asyncio.Event, every: float = 30.0) -> None:
-    """The worker's watchdog: look for refused workflow tasks every `every` seconds."""
+async def report_stuck(client: Client, task_queue: str, reported: set[str]) -> list[str]:
+    """Log each running workflow of the queue whose task fails as nondeterministic, once per run;
+    the runs newly reported."""
+    new = []
+    async for found in client.list_workflows(refused_query(task_queue, NONDETERMINISM)):
+        if found.run_id in reported:
+            continue
+        reported.add(found.run_id)
+        events = (await client.get_workflow_handle(found.id, run_id=found.run_id).fetch_history()).events
+        log.error(STUCK_LOGGED, workflow_id=found.id, run_id=found.run_id, cause=NONDETERMINISM,
+                  mismatched_event=mismatched_event(events))
+        new.append(found.run_id)
+    return new
+
+
+async def keep_watching(client: Client, pool: asyncpg.Pool, task_queue: str,
+                        stop: asyncio.Event, every: float = 30.0) -> None:
+    """The worker's watchdog: every `every` seconds, report workflows whose task cannot complete
+    and repair the protocol slips."""
+    reported: set[str] = set()
+
     async def look() -> None:
         try:
-            for cause in REPAIRED:
-                await repair_refused(client, pool, task_queue, cause)
+            await report_stuck(client, task_queue, reported)
+            await repair_refused(client, pool, task_queue, PROTOCOL_SLIP)
         except RPCError as problem:
             log.warning("could not look for refused workflow tasks; will retry",
                         error=problem.message)
@@ -115,10 +131,10 @@ async def reset_refused_run(client: Client, workflow_id: str, run_id: str,
     handle = client.get_workflow_handle(workflow_id, run_id=run_id)
     if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
         return None  # already reset (visibility lags a little behind)
-    point = reset_point((await handle.fetch_history()).events, cause)
+    point = reset_point((await handle.fetch_history()).events)
     if point is None:
-        bound.error("a workflow task that cannot complete has no completed task to reset to "
-                    "(or its failure names no mismatched event); look at its history")
+        bound.error("a workflow task that cannot complete has no completed task to reset to; "
+                    "look at its history")
         return None
     reason = (f"this workflow's task could not complete ({cause}); reset to completed task "
               f"{point} so signals and Updates after it apply once")
@@ -134,20 +150,17 @@ async def reset_refused_run(client: Client, workflow_id: str, run_id: str,
     return Repair(workflow_id, run_id, point, response.run_id)
 
 
-def reset_point(events: Sequence[HistoryEvent], cause: str = PROTOCOL_SLIP) -> int | None:
-    """The completed workflow task to reset to: the last one (a protocol slip), or the last one
-    before the event the replay could not match (a mismatch); None if there is none.
+def reset_point(events: Sequence[HistoryEvent]) -> int | None:
+    """The completed workflow task to reset a protocol slip to: the last one; None if there is
+    none.
 
-    A protocol slip's history cannot be replayed from its own refused task either: Temporal
-    wrote the Update's acceptance after the commands of the task that accepted it, which the SDK
-    refuses as nondeterministic. So the reset runs that task again; when it had scheduled
-    `record_events` and the events were stored (seen in CI), its second decision meets the first
-    in the store, which stands."""
+    Such a history cannot be replayed from its own refused task: Temporal wrote the Update's
+    acceptance after the commands of the task that accepted it, which the SDK refuses as
+    nondeterministic. So the reset runs that task again; when it had scheduled `record_events`
+    and the events were stored (seen in CI), its second decision meets the first in the store,
+    which stands."""
     completed = [e.event_id for e in events
                  if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
-    if cause == NONDETERMINISM:
-        mismatch = mismatched_event(events)
-        completed = [c for c in completed if mismatch is not None and c < mismatch]
     return completed[-1] if completed else None
 
 
