@@ -1,6 +1,64 @@
 """temporalio/sdk-python#1591 reproduced small, and the workflow shape that avoids it.
 
-FINDINGS
+Findings (temporalio 1.35.0 and the sdk-core it ships; every scenario here is deterministic:
+gated activities make each workflow task happen when the test says).
+
+WHAT HAPPENS. A worker that does not have the run cached (its first task for the run after a
+restart or kill -9, or after an eviction) replays the history from the start. sdk-core cuts
+history into activations by workflow task, but folds a task that issued no commands, and came
+after a task that issued none either, into the next task when that one was scheduled right
+after it (its WFT-heartbeat heuristic, `find_end_index_of_next_wft_seq`). If the next task is
+the Update's, arriving now, one activation carries the folded task's events (an activity
+result, a fired timer, a signal) and the Update, and Python applies the Update first (patches,
+then signals and Updates, then the rest; in 1.35's default mode it even runs the handlers to
+their first await before the rest is applied). The task's commands are written in that order.
+A replay of the written history sees the UpdateAccepted event, ends the fold before the
+Update's task (sequencing-id lookup) and applies the events first, the Update after. If the
+two orders issue different commands, the next task that replays fails: "[TMPRL1100]
+Nondeterminism error: ...", as in our crash test.
+
+TRIGGER (all three needed; `update_folds_in` finds 1 and 2 in any history):
+ 1. two workflow tasks in a row without commands, the second applying an event;
+ 2. right after it, an Update taken by a worker without the run cached;
+ 3. the handler's first steps race what that event wakes: it reads state the event's
+    coroutine sets (scenario A), or both queue on one asyncio.Lock: in the folded activation
+    the handler queues first, in a replay second (scenario B, our site workflow).
+The site rollout has all three: a handler holding the lock across `record_events`; the main
+loop's timer fires meanwhile and the loop waits for the lock (a task without commands); any
+commandless task before that (a signal or a rejected Update that changes nothing, ...); a kill.
+
+MEASURED (runs with a nondeterminism failure / runs, in the 3 final runs of this module; the
+development runs, 3 to 5 of each, agreed every time):
+ A  BackgroundStateWorkflow, 2 background activities, then a probe Update:
+    restarted worker 3/3 ("Update machine does not handle this event: TimerStarted");
+    uncached worker (max_cached_workflows=0) 3/3; kill -9 + next worker 3/3; three commandless
+    tasks 3/3; same warm worker 0/3; one commandless task (the task before had commands) 0/3;
+    handler not branching on the state 0/3 (silent: it returned ["a"] although b's result
+    had been in history for a second; a replay computes ["a", "b"]; queries differ by cache).
+ B  LockedSiteWorkflow, Update u1 holds the lock, notes, the main loop wakes, then Update u2:
+    restarted worker 3/3 ("Activity type of scheduled event 'held' does not match ...
+    'record'"); one activity type everywhere 3/3 ("Activity machine does not handle this
+    event: WorkflowExecutionUpdateCompleted"); one note 3/3; no timer but a signal waking the
+    main loop 3/3; kill -9 + next worker 3/3. Not triggered (0/3 each): no note (u1's task had
+    commands), handler without the lock, main loop without timer (nothing wakes it into the
+    lock queue), same warm worker, Update during `_let_handlers_finish`'s sleep (the main
+    loop is blocked on `all_handlers_finished` in both orders: that wait makes tasks
+    commandless, it does not diverge by itself), and an uncached second worker: it writes
+    the same commands in the folded task and re-derives the lock's queue at every task, so
+    `max_cached_workflows=0` HIDES this variant; a restarted worker with a cache keeps the
+    folded order and writes it into later tasks, which fail at the next cache miss.
+ Q  QueueShapeWorkflow under the same triggers (A, A uncached, B timer, B signal, B with
+    continue-as-new, B after kill -9): 0/15 each (5 iterations per run), the trigger formed
+    in every one (a cold fold before the Update). The handler's first step only appends to
+    the queue and waits; the main coroutine reads the queue only at the top of its loop, after
+    the folded event's continuation; so either order issues the same commands.
+
+ALSO SEEN. In the folded activation the event's coroutine runs with the Update's clock
+(`workflow.now()` of the Update's task, not of the task that delivered the event); a replay
+gives it the earlier time. After kill -9 an Update (any task of a run cached on the dead
+worker) waits 10 s for the dead worker's sticky queue to time out before another worker gets
+it. Validators run only live, on the state before the folded events: the queue shape's main
+coroutine must re-check a command when it drains it.
 """
 
 from __future__ import annotations
@@ -401,9 +459,11 @@ BACKGROUND_VARIANTS = {
     "restarted worker": (BackgroundInput(keys=TWO), "restarted", True, COLD),
     "uncached worker": (BackgroundInput(keys=TWO), "uncached", True, COLD),
     "same warm worker": (BackgroundInput(keys=TWO), "same", False, WARM),
-    "one commandless task (the task before had commands)": (BackgroundInput(keys=["a"]), "restarted", False, NONE),
+    "one commandless task (the task before had commands)":
+        (BackgroundInput(keys=["a"]), "restarted", False, NONE),
     "three commandless tasks": (BackgroundInput(keys=["a", "b", "c"]), "restarted", True, COLD),
-    "handler does not branch on the state": (BackgroundInput(keys=TWO, handler_branches=False), "restarted", False, COLD),
+    "handler does not branch on the state":
+        (BackgroundInput(keys=TWO, handler_branches=False), "restarted", False, COLD),
 }
 
 
