@@ -21,6 +21,7 @@ from domain.actors import Role
 from domain.stages import Stage
 from simulation.playthrough import all_finished
 from store import tokens
+from tests.faults.determinism import replay_health
 from tests.faults.driving import drive, launch_until, reached
 from tests.faults.figures import record
 from tests.faults.histories import retried_activities
@@ -108,6 +109,7 @@ async def test_a_database_outage_mid_rollout_loses_nothing_and_the_api_says_503(
             "SELECT count(*) FROM notification_feed WHERE delivered_at > $1", back_at)
         assert worker.stop() == 0, worker.log_tail()
         ledger = await audit(client, pool, plan)
+        replay = await replay_health(client, pool, plan, worker.log)
         retried, highest = await retried_activities(
             client, [site_workflow_id(plan.initiative.id, s.id) for s in plan.sites])
     finally:
@@ -129,7 +131,8 @@ async def test_a_database_outage_mid_rollout_loses_nothing_and_the_api_says_503(
            notifications_delivered_after=delivered_after, sites_completed=ledger.sites_completed,
            events_stored=ledger.events_stored, events_decided=ledger.events_decided,
            events_lost=ledger.events_lost,
-           events_duplicated=ledger.events_duplicated, chains_broken=ledger.chains_broken)
+           events_duplicated=ledger.events_duplicated, chains_broken=ledger.chains_broken,
+           **{k: v for k, v in replay.items() if k != "details"})
     assert outage_s >= 20
     assert during and len(unavailable) == len(during), \
         f"every answer during the outage is a 503: {sorted({str(a[1]) for a in during})}"
@@ -143,3 +146,5 @@ async def test_a_database_outage_mid_rollout_loses_nothing_and_the_api_says_503(
     assert final.completed_sites == SITES
     assert ledger.problems == [], ledger.problems[:20]
     assert (ledger.events_lost, ledger.events_duplicated, ledger.chains_broken) == (0, 0, 0)
+    assert (replay["nondeterminism_in_histories"], replay["nondeterminism_in_logs"],
+            replay["resets"], replay["stuck_reported"]) == (0, 0, 0, 0), replay

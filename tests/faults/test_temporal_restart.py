@@ -21,8 +21,8 @@ from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
 from domain.stages import Stage
 from simulation.playthrough import all_finished, launch, simulate
-from runtime.watchdog import RESET_LOGGED
 from runtime.temporal import connect
+from tests.faults.determinism import replay_health
 from tests.faults.driving import Progress, drive, reached
 from tests.faults.figures import record
 from tests.faults.ledger import audit
@@ -70,15 +70,18 @@ async def test_rollouts_resume_after_the_temporal_server_restarts(database, tmp_
         assert worker.alive, "the worker did not outlive the restarts: " + worker.log_tail()
         assert worker.stop() == 0, worker.log_tail()
         ledger = await audit(client, pool, plan)
+        replay = await replay_health(client, pool, plan, log)
     finally:
         if worker is not None:
             worker.stop()
         await asyncio.to_thread(server.stop)
     record("temporal restarts", restarts_survived=len(downtimes), server_down_s=downtimes,
-           workers_started=1, refused_tasks_repaired=worker.log.read_text().count(RESET_LOGGED),
+           workers_started=1, **{k: v for k, v in replay.items() if k != "details"},
            sites_completed=ledger.sites_completed,
            events_stored=ledger.events_stored, events_decided=ledger.events_decided,
            events_lost=ledger.events_lost,
            events_duplicated=ledger.events_duplicated, chains_broken=ledger.chains_broken)
     assert final.completed_sites == SITES
     assert ledger.problems == [], ledger.problems[:20]
+    assert (replay["nondeterminism_in_histories"], replay["nondeterminism_in_logs"],
+            replay["stuck_reported"]) == (0, 0, 0), replay

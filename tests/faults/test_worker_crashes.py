@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from simulation.playthrough import all_finished, launch, simulate
-from runtime.watchdog import RESET_LOGGED
+from tests.faults.determinism import replay_health
 from tests.faults.driving import Progress, drive
 from tests.faults.figures import record
 from tests.faults.ledger import audit
@@ -88,15 +88,17 @@ async def test_200_rollouts_survive_five_kill_9s_of_the_worker(client, database,
     assert exit_code == 0, workers[-1].log_tail()
     ledger = await audit(client, pool, plan)
     retried = log.read_text(errors="replace").count("already stored (retry)")
-    repaired = log.read_text(errors="replace").count(RESET_LOGGED)
+    replay = await replay_health(client, pool, plan, log)
     record("worker crashes", kills_survived=len(kills), workers_started=len(workers), seed=seed,
            sites_completed=ledger.sites_completed, events_stored=ledger.events_stored,
            events_decided=ledger.events_decided,
            events_lost=ledger.events_lost, events_duplicated=ledger.events_duplicated,
            chains_broken=ledger.chains_broken, batches_retried_after_a_kill=retried,
-           stuck_tasks_repaired=repaired,
+           **{k: v for k, v in replay.items() if k != "details"},
            pd_bookings=ledger.pd_bookings, rollout_s=round(rolled_s), kills=kills)
     assert final.completed_sites == SITES
     assert ledger.problems == [], ledger.problems[:20]
+    assert (replay["nondeterminism_in_histories"], replay["nondeterminism_in_logs"],
+            replay["resets"], replay["stuck_reported"]) == (0, 0, 0, 0), replay
     assert (ledger.sites_completed, ledger.events_lost, ledger.events_duplicated,
             ledger.events_altered, ledger.chains_broken) == (SITES, 0, 0, 0, 0)
