@@ -17,6 +17,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from cli.plan_commands import PlanFileError, read_plan_text
 from cli.local_machine import NoLocalMachine, local_machine
@@ -24,7 +25,9 @@ from domain.plan_yaml import PlanError, parse_plan
 from domain.board import COLUMNS
 from domain.stages import Stage
 from observability.logging import configure_logging
-from simulation.demo import SCHOOL_DAY_SECONDS, SPEEDUP, Round, demo_plan, run_demo, totals
+from simulation.demo import (
+    SCHOOL_DAY_SECONDS, SPEEDUP, RolloutStopped, Round, demo_plan, run_demo, totals,
+)
 from runtime.temporal import connect
 from store.db import connect as connect_db
 from runtime.stack_file import ROOT, VAR
@@ -78,7 +81,14 @@ def demo(
             raise
     try:
         out.print(f"Temporal Web UI: [link]{temporal.ui_url}[/link]  (while the demo runs)")
-        asyncio.run(_run(out, machine, plan, dsn, temporal.address, max_minutes, workers))
+        try:
+            asyncio.run(_run(out, machine, plan, dsn, temporal.address, max_minutes, workers))
+        except RolloutStopped as stopped:
+            out.print(f"[bold red]The rollout stopped: {len(stopped.troubles)} workflow(s) failed "
+                      "or cannot go on:[/bold red]")
+            for trouble in stopped.troubles:
+                out.print(Text(f"  {trouble.line()}", style="red"))
+            raise typer.Exit(1)
         _where_to_look(out, plan, temporal)
         if keep_open:
             input("Press Enter to stop the servers. ")

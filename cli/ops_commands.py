@@ -30,10 +30,15 @@ from domain.errors import shown
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
 from rollouts import operations as ops
+from rollouts.trouble import Trouble, troubles
 from rollouts.control_history import control_history
 from store.initiative_queries import initiative_recorded
 from workflows.ids import initiative_workflow_id
 from workflows.models import ControlRequest, InitiativeStatus
+
+TROUBLE = 3
+"""`rollout status`: a workflow of the initiative has stopped (failed, or its task cannot
+complete); the board says which, and why."""
 
 REASON = typer.Option(..., "--reason", metavar="TEXT",
                       help="Why: recorded with the decision in the audit trail.")
@@ -105,7 +110,8 @@ def status(
     temporal_address: str = TEMPORAL_ADDRESS,
     database_url: str = DATABASE_URL,
 ) -> None:
-    """List the initiatives, or draw one initiative's stage board and its controls."""
+    """List the initiatives, or draw one initiative's stage board and its controls; exit 3 and
+    name them when any of its workflows has stopped (failed, or its task cannot complete)."""
     where = target(temporal_address, database_url)
     out = Console(highlight=False, soft_wrap=not as_json)
     if initiative_id is None:
@@ -129,6 +135,8 @@ def status(
         typer.echo(report.model_dump_json(indent=2))
     else:
         out.print(status_view.initiative_board(report))
+    if report.troubles:
+        raise typer.Exit(TROUBLE)
 
 
 def pause(initiative_id: str = INITIATIVE, site: str = SITE, reason: str = REASON,
@@ -184,17 +192,18 @@ def _control(action: str, initiative_id: str, site: str | None, reason: str, act
 
 
 def _report(where: Target, initiative_id: str) -> status_view.InitiativeReport:
-    async def read() -> tuple[str, InitiativeStatus]:
-        return await ops.initiative_status(await ops.reach(where.temporal_address, where.namespace),
-                                           initiative_id)
+    async def read() -> tuple[str, InitiativeStatus, list[Trouble]]:
+        client = await ops.reach(where.temporal_address, where.namespace)
+        stopped = await troubles(client, initiative_id)
+        return *await ops.initiative_status(client, initiative_id), stopped
 
-    workflow_status, board = run(read())
+    workflow_status, board, stopped = run(read())
     workflow_id = initiative_workflow_id(initiative_id)
     return status_view.InitiativeReport(
         initiative_id=initiative_id, workflow_id=workflow_id, workflow_status=workflow_status,
         status=board, site_counts=ops.site_counts(board),
         controls=_controls(where.database_url, initiative_id),
-        web_ui=where.workflow_link(workflow_id))
+        web_ui=where.workflow_link(workflow_id), troubles=stopped)
 
 
 def _controls(database_url: str | None, initiative_id: str):

@@ -14,6 +14,7 @@ from rich.text import Text
 from domain.board import COLUMNS
 from rollouts.control_history import ControlRecord
 from rollouts.operations import InitiativeRun
+from rollouts.trouble import Trouble
 from workflows.models import InitiativeStatus
 
 """The status query's labels, in board order."""
@@ -34,6 +35,8 @@ class InitiativeReport(BaseModel):
     controls: list[ControlRecord] | None = None
     """None when no event store was given or it could not be read"""
     web_ui: str | None = None
+    troubles: list[Trouble] = []
+    """Workflows of the initiative that failed or cannot go on (empty when all is well)"""
 
 
 def initiative_list(runs: list[InitiativeRun], address: str) -> Table:
@@ -51,6 +54,10 @@ def initiative_board(report: InitiativeReport) -> Group:
     parts: list = [Text.assemble(
         ("Initiative ", ""), (report.initiative_id, "bold"), f": {status.status} ",
         (f"(workflow {report.workflow_id}: {report.workflow_status})", "dim"))]
+    if report.troubles:
+        parts.append(Text(f"{len(report.troubles)} workflow(s) of this initiative have stopped:",
+                          style="bold red"))
+        parts.extend(Text(f"  {t.line()}", style="red") for t in report.troubles)
     cohorts = _board_table("Sites per stage by cohort", "Cohort")
     for cohort in status.cohorts:
         cohorts.add_row(cohort.cohort_id, *_counts(cohort.by_stage), str(cohort.sites))

@@ -20,6 +20,7 @@ from domain.plan import Plan
 from domain.stages import Stage
 from simulation.playthrough import launch, play, simulate
 from simulation.districts import Profile
+from rollouts.trouble import Trouble, troubles
 from rollouts.views import site_view
 from store import district_queries
 from store.eventstore import EventStore
@@ -29,6 +30,8 @@ from workflows.models import ControlRequest, InitiativeOptions, InitiativeStatus
 from workflows.site_rollout import SiteRolloutWorkflow
 
 STATE_TEAM = Actor(id="state.implementation.team", role=Role.STATE_ADMIN)
+TROUBLE_CHECK_S = 5.0
+"""How often the demo asks Temporal whether a workflow of the initiative has stopped."""
 SCHOOL_DAY_SECONDS = 0.1
 SPEEDUP = 86_400 / SCHOOL_DAY_SECONDS
 """One calendar day of school time every tenth of a second (×864,000)."""
@@ -48,6 +51,14 @@ def profiles_for(plan: Plan) -> dict[str, Profile]:
         profiles[sites[1]] = Profile.FIDELITY_COLLAPSES
         profiles[sites[-1]] = Profile.READINESS_FAILS
     return profiles
+
+
+class RolloutStopped(Exception):
+    """A workflow of the demo's initiative failed or cannot go on: the demo stops and says so."""
+
+    def __init__(self, found: list[Trouble]) -> None:
+        super().__init__("; ".join(t.line() for t in found))
+        self.troubles = found
 
 
 @dataclass
@@ -105,8 +116,18 @@ async def run_demo(client: Client, pool: asyncpg.Pool, plan: Plan, *, task_queue
     def overdue(status: InitiativeStatus) -> bool:
         return time.monotonic() - started > max_seconds
 
+    checked = time.monotonic()
+
+    async def act(status: InitiativeStatus) -> None:
+        nonlocal checked
+        await team.act(status)
+        if time.monotonic() - checked >= TROUBLE_CHECK_S:
+            checked = time.monotonic()
+            if found := await troubles(client, plan.initiative.id):
+                raise RolloutStopped(found)
+
     status = await play(sim, rounds=10**9, wait=lambda: asyncio.sleep(SCHOOL_DAY_SECONDS),
-                        on_round=show, until=overdue, state_team=team.act)
+                        on_round=show, until=overdue, state_team=act)
     show(status)
     return handle, status
 

@@ -15,3 +15,12 @@ def group_workflow_id(initiative_id: str, cohort_id: str, region: str, chunk: in
 
 def coaching_workflow_id(cycle_id: str) -> str:
     return f"coaching-cycle:{cycle_id}"
+
+
+def initiative_workflows_query(initiative_id: str) -> str:
+    """A visibility query matching every workflow of one initiative: its own, its groups', its
+    sites' and its coaching cycles'."""
+    quoted = initiative_id.replace("\\", "\\\\").replace("'", "\\'")
+    prefixes = (f"site-rollout:{quoted}:", f"site-group:{quoted}:", f"coaching-cycle:{quoted}:")
+    return "(" + " OR ".join([f"WorkflowId = 'initiative:{quoted}'",
+                              *(f"WorkflowId STARTS_WITH '{p}'" for p in prefixes)]) + ")"
