@@ -48,9 +48,10 @@ from rich.table import Table
 from benchmarks.preload import preload
 from benchmarks.site_histories import SiteSpec, site_history, site_spec
 from domain.site_state import fold
+from domain.events import SITE_STREAM_PREFIX
 from audit.wording import names_in, stage_moves, summarize
-from store.audit_queries import DEFAULT_LIMIT, stream_events
-from store.codec import EVENT_COLUMNS
+from store.audit_queries import stream_events
+from store import measurements
 from store.db import connect
 from store.eventstore import EventStore
 from store.migrate import migrate
@@ -171,20 +172,16 @@ async def audit_site(pool: asyncpg.Pool, stream_id: str) -> tuple[int, int]:
     return len(events), len(moves)
 
 
-STREAM_EVENTS_SQL = (f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 "
-                     f"ORDER BY position LIMIT {DEFAULT_LIMIT}")
-"""The statement `store.audit_queries.stream_events` sends."""
 
 
 async def _measure_reads(pool: asyncpg.Pool, streams: list[str], queries: int,
                          rng: random.Random) -> dict[str, dict[str, float]]:
     store = EventStore(pool)
-    sql = STREAM_EVENTS_SQL
     calls: dict[str, Callable[[str], Awaitable[object]]] = {
         "audit_site": lambda s: audit_site(pool, s),
         "stream_events": lambda s: stream_events(pool, s),
         "read_stream": store.read_stream,
-        "sql": lambda s: pool.fetch(sql, s),
+        "sql": lambda s: measurements.raw_stream_read(pool, s),
     }
     results = {}
     for label, call in calls.items():
@@ -212,26 +209,20 @@ async def run(dsn: str, events: int, batch: int, concurrency: int, queries: int,
         await migrate(pool)
         preloaded = (await preload(pool, dsn, preload_events, rng=rng, mean_cycles=mean_cycles)
                      if preload_events else None)
-        before = await pool.fetchval("SELECT count(*) FROM events")
+        before = await measurements.events_count(pool)
         fill = _Fill(total=events, batch=batch, progress=progress, run_id=uuid.uuid4().hex[:8],
                      rng=rng, mean_cycles=mean_cycles)
         wall = await _fill(EventStore(pool), fill, concurrency)
         await pool.execute("ANALYZE")
         everywhere = fill.streams + (preloaded.streams if preloaded else [])
         reads = await _measure_reads(pool, everywhere, queries, rng) if queries else {}
-        plan = [r[0] for r in await pool.fetch(
-            f"EXPLAIN (ANALYZE, BUFFERS) {STREAM_EVENTS_SQL}", rng.choice(fill.streams))]
-        stored = await pool.fetchval("SELECT count(*) FROM events")
-        ours = await pool.fetchval(
-            "SELECT count(*) FROM events WHERE starts_with(stream_id, $1)",
-            f"site-rollout/bench-{fill.run_id}-")
-        projected = await pool.fetchval(
-            "SELECT count(*) FROM sites WHERE starts_with(initiative_id, $1)", f"bench-{fill.run_id}-")
-        sizes = await pool.fetchrow(
-            "SELECT pg_total_relation_size('events') AS total, pg_relation_size('events') AS heap, "
-            "pg_indexes_size('events') AS indexes, pg_database_size(current_database()) AS db")
-        settings = {name: await pool.fetchval(f"SHOW {name}") for name in (
-            "server_version", "fsync", "synchronous_commit", "shared_buffers")}
+        plan = await measurements.stream_read_plan(pool, rng.choice(fill.streams))
+        stored = await measurements.events_count(pool)
+        ours = await measurements.events_count(pool, f"{SITE_STREAM_PREFIX}bench-{fill.run_id}-")
+        projected = await measurements.sites_count(pool, f"bench-{fill.run_id}-")
+        sizes = await measurements.table_sizes(pool)
+        settings = await measurements.server_settings(
+            pool, ("server_version", "fsync", "synchronous_commit", "shared_buffers"))
     finally:
         await pool.close()
 

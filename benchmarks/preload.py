@@ -25,7 +25,8 @@ import asyncpg
 
 from benchmarks.site_histories import site_history, site_spec
 from domain.events import event_id_for
-from store.codec import EVENT_COLUMNS, GENESIS, chain_hash, row_content
+from store import measurements
+from store.codec import GENESIS, chain_hash, row_content
 from store.eventstore import EventStore
 
 TEMPLATES = 200
@@ -89,8 +90,7 @@ async def _templates(pool: asyncpg.Pool, run_id: str, budget: int, count: int,
         used += len(history)
         await store.append(spec.stream_id, history, expected_version=0,
                            workflow_id=f"site-rollout:{spec.initiative_id}:{spec.site_id}")
-        rows = await pool.fetch(f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 "
-                                "ORDER BY stream_version", spec.stream_id)
+        rows = await measurements.stream_rows(pool, spec.stream_id)
         found.append((spec.stream_id, rows))
     return found
 

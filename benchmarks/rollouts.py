@@ -29,6 +29,7 @@ from benchmarks.plans import benchmark_plan
 from domain.actors import Actor, Role
 from rollouts.views import school_clock
 from simulation.playthrough import simulate
+from store import measurements
 from store.eventstore import EventStore
 from runtime.temporal import WORKFLOWS
 from workflows.ids import initiative_workflow_id
@@ -42,26 +43,6 @@ AT_ONCE = 10_000
 work per site then does not grow when a loaded machine lets the compressed clock run ahead."""
 SWEEP_S = 60.0
 """Besides the sites their inbox names, the teams look at every active site this often."""
-
-BOARD = "SELECT site_id, status FROM sites WHERE initiative_id = $1"
-WAITING_ON_PEOPLE = """
-SELECT site_id FROM tasks
- WHERE initiative_id = $1 AND status = 'open' AND assignee_role <> 'state'
-   AND NOT (kind = 'hold_pd_session' AND due > $2)
-UNION
-SELECT s.site_id FROM sites s
-  JOIN LATERAL (SELECT e.type FROM events e
-                 WHERE e.stream_id = s.stream_id
-                   AND e.type IN ('StageMoveRequested', 'StageMoveApproved', 'StageMoveOverridden',
-                                  'StageEntered', 'SiteRegressed', 'RolloutCancelled',
-                                  'SiteCompleted')
-                 ORDER BY e.stream_version DESC LIMIT 1) last ON last.type = 'StageMoveRequested'
- WHERE s.initiative_id = $1 AND s.status = 'active'
-"""
-"""Sites with something for a person to do, read as people read it (the inbox, and the moves
-awaiting the state's approval): open tasks not assigned to the state, PD sessions only once their
-day has come; stage moves asked for and not yet decided."""
-
 
 @dataclass
 class Phase:
@@ -147,7 +128,7 @@ async def run_ours(client: Client, pool: asyncpg.Pool, sites: int, queue: str, s
 
     swept, answering = 0.0, {}
     while True:
-        board = {r["site_id"]: r["status"] for r in await pool.fetch(BOARD, initiative_id)}
+        board = await measurements.site_statuses(pool, initiative_id)
         done = sum(status in ("completed", "cancelled") for status in board.values())
         progress(done, sites)
         if done == sites:
@@ -178,7 +159,7 @@ async def _waiting_on_people(client: Client, pool: asyncpg.Pool, initiative_id: 
     if clock is None:
         return active
     today: date = clock.today(datetime.now(timezone.utc))
-    waiting = {r["site_id"] for r in await pool.fetch(WAITING_ON_PEOPLE, initiative_id, today)}
+    waiting = await measurements.sites_waiting_on_people(pool, initiative_id, today)
     return [s for s in active if s in waiting]
 
 

@@ -191,14 +191,7 @@ class LocalPostgres:
             os.chown(conf, entry.pw_uid, entry.pw_gid)
 
     def _create_database(self) -> None:
-        command = [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.host,
-                   "-p", str(self.port), "-U", SUPERUSER, "-d", "postgres", "-tA", "-c",
-                   f"select 1 from pg_database where datname = '{self.database}'"]
-        exists = subprocess.run(command, capture_output=True, text=True, cwd="/tmp")
-        if exists.returncode != 0:
-            raise PostgresError(f"cannot query the new server: {exists.stderr}")
-        if exists.stdout.strip() != "1":
-            created = subprocess.run([str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port),
-                                      "-U", SUPERUSER, self.database], capture_output=True, text=True, cwd="/tmp")
-            if created.returncode != 0:
-                raise PostgresError(f"createdb {self.database} failed: {created.stderr}")
+        created = subprocess.run([str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port),
+                                  "-U", SUPERUSER, self.database], capture_output=True, text=True, cwd="/tmp")
+        if created.returncode != 0 and "already exists" not in created.stderr:
+            raise PostgresError(f"createdb {self.database} failed: {created.stderr}")

@@ -34,6 +34,11 @@ def site_stream(initiative_id: str, site_id: str) -> str:
     return f"{SITE_STREAM_PREFIX}{initiative_id}/{site_id}"
 
 
+def site_streams_of(initiative_id: str) -> str:
+    """What the stream id of every site of the initiative starts with."""
+    return f"{SITE_STREAM_PREFIX}{initiative_id}/"
+
+
 def is_site_stream(stream_id: str) -> bool:
     """Site rollouts and initiatives share some event types (paused, resumed, cancelled)."""
     return stream_id.startswith(SITE_STREAM_PREFIX)

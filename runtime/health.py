@@ -12,6 +12,7 @@ import asyncpg
 from runtime.process_exit import leave
 from runtime.settings import Settings, load_settings
 from runtime.temporal import connect_with
+from store.db import ping
 
 TIMEOUT = 5.0
 
@@ -21,7 +22,7 @@ async def problems(settings: Settings) -> list[str]:
     found = []
     try:
         conn = await asyncio.wait_for(asyncpg.connect(settings.database_url), TIMEOUT)
-        await conn.fetchval("SELECT 1")
+        await ping(conn)
         await conn.close()
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, ValueError) as problem:
         found.append(f"database unreachable: {type(problem).__name__}")

@@ -44,6 +44,7 @@ from temporalio.service import RPCError
 
 from runtime import periodic
 from store.db import DATABASE_TROUBLE
+from store.locks import held_if_free
 
 log = structlog.get_logger("refused_tasks")
 
@@ -79,15 +80,12 @@ async def repair_refused(client: Client, pool: asyncpg.Pool, task_queue: str,
                          ) -> list[Repair]:
     """Reset every workflow of the queue whose task Temporal refuses for `cause`; nothing if
     another process is repairing right now (it will have found the same workflows)."""
-    async with pool.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _LOCK):
+    async with held_if_free(pool, _LOCK) as mine:
+        if not mine:
             return []
-        try:
-            return [repair async for found in client.list_workflows(refused_query(task_queue, cause))
-                    if (repair := await reset_refused_run(client, found.id, found.run_id, cause,
-                                                            identity))]
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", _LOCK)
+        return [repair async for found in client.list_workflows(refused_query(task_queue, cause))
+                if (repair := await reset_refused_run(client, found.id, found.run_id, cause,
+                                                        identity))]
 
 
 async def report_stuck(client: Client, task_queue: str, reported: set[str]) -> list[str]:

@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowHandle
 from domain.actors import Actor, Role
 from domain.plan import Plan
 from domain.stages import Stage
+from domain.events import site_stream
 from simulation.playthrough import launch, play, simulate
 from simulation.districts import Profile
 from rollouts.trouble import Trouble, troubles
@@ -157,7 +158,7 @@ async def totals(pool: asyncpg.Pool, plan: Plan, status: InitiativeStatus) -> To
     """Figures for the closing summary, read back from the event store and read models."""
     store, reports = EventStore(pool), []
     for site in plan.sites:
-        events = await store.read_stream(f"site-rollout/{plan.initiative.id}/{site.id}")
+        events = await store.read_stream(site_stream(plan.initiative.id, site.id))
         entered = [e for e in events if e.type == "StageEntered"]
         progress = status.sites.get(site.id)
         reports.append(SiteReport(

@@ -76,6 +76,14 @@ class SimulatedDistricts:
         self._memory: dict[str, SiteMemory] = defaultdict(SiteMemory)
         self.updates_sent = 0
 
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    @property
+    def initiative_id(self) -> str:
+        return self._initiative_id
+
     async def board(self) -> InitiativeStatus:
         """The initiative's board, as the state's page shows it (from the read models)."""
         return await initiative_board(self._pool, self._plan)

@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import ValidationError
 
-from domain.events import Event, initiative_stream
+from domain.events import Event, initiative_stream, site_streams_of
 from store.codec import EVENT_COLUMNS, event_from_row
 
 DEFAULT_LIMIT = 100_000
@@ -55,7 +55,7 @@ def _scope(initiative_id: str | None, first_param: int) -> tuple[str, list]:
         return "", []
     n = first_param
     return (f" AND (stream_id = ${n} OR starts_with(stream_id, ${n + 1}))",
-            [initiative_stream(initiative_id), f"site-rollout/{initiative_id}/"])
+            [initiative_stream(initiative_id), site_streams_of(initiative_id)])
 
 
 async def _fetch(pool: asyncpg.Pool, where: str, params: list, limit: int) -> list[AuditedEvent]:
@@ -111,7 +111,7 @@ async def stream_ids(pool: asyncpg.Pool, initiative_id: str | None = None) -> li
     else:
         rows = await pool.fetch(
             "SELECT stream_id FROM streams WHERE stream_id = $1 OR starts_with(stream_id, $2) "
-            "ORDER BY stream_id", initiative_stream(initiative_id), f"site-rollout/{initiative_id}/")
+            "ORDER BY stream_id", initiative_stream(initiative_id), site_streams_of(initiative_id))
     return [r["stream_id"] for r in rows]
 
 

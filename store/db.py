@@ -22,5 +22,10 @@ async def _init(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def ping(db: asyncpg.Pool | asyncpg.Connection) -> None:
+    """Raise unless the database answers."""
+    await db.fetchval("SELECT 1")
+
+
 async def connect(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)

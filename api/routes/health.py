@@ -11,6 +11,7 @@ from temporalio.service import RPCError
 from api.auth import resources
 from api.errors import DATABASE_DOWN, ApiError
 from api.models import Health
+from store.db import ping
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT = 5.0
@@ -29,7 +30,7 @@ async def health(request: Request):
 
 async def _database(request: Request) -> None:
     pool = await resources(request).pool()
-    await pool.fetchval("SELECT 1")
+    await ping(pool)
 
 
 async def _temporal(request: Request) -> None:

@@ -16,14 +16,17 @@ from datetime import timedelta
 from typing import Callable
 
 import asyncpg
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, RPCTimeoutOrCancelledError, WorkflowHandle
 from temporalio.service import RPCError
 
 from domain.stages import Stage
 from domain.plan import Plan
 from simulation.playthrough import all_finished, launch, simulate
+from rollouts.trouble import Trouble, troubles
 from simulation.districts import SimulatedDistricts
 from tests.workflows.harness import STATE_ADMIN
+from workflows.ids import site_workflow_id
 from workflows.models import InitiativeOptions, InitiativeStatus
 
 FAULTS = (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError, asyncpg.PostgresError,
@@ -38,12 +41,18 @@ class Progress:
     answered: dict[str, tuple[int, float]] = field(default_factory=dict)
     last: InitiativeStatus | None = None
     stalled: bool = False
+    troubles: list[Trouble] = field(default_factory=list)
+    """Workflows found stopped (failed, or a task that cannot complete): driving ends at once."""
+    stuck: list[str] = field(default_factory=list)
+    """Once stalled: the unfinished sites' workflows, each with its last events."""
 
     def summary(self) -> str:
         """One line for an assertion message: how far the rollout got, and why it stopped."""
         board = self.last.by_stage if self.last else "never answered"
+        stopped = "".join(f"\n  stopped: {t.line()}" for t in self.troubles)
+        stopped += "".join(f"\n  unfinished: {line}" for line in self.stuck)
         return (f"board {board}; stalled={self.stalled}; "
-                f"{self.failed_rounds} of {self.rounds} board reads failed")
+                f"{self.failed_rounds} of {self.rounds} board reads failed{stopped}")
 
     def completed(self) -> int:
         return 0 if self.last is None else sum(
@@ -63,7 +72,8 @@ async def status_of(sim: SimulatedDistricts) -> InitiativeStatus | None:
 async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: float,
                 until: Callable[[InitiativeStatus], bool] | None = None,
                 progress: Progress | None = None, concurrency: int = 24, round_s: float = 0.5,
-                revisit_s: float = 20.0, stalled_s: float = 420.0) -> Progress:
+                revisit_s: float = 20.0, stalled_s: float = 420.0,
+                trouble_every_s: float = 15.0) -> Progress:
     """Answer the active sites until every site finished (or `until` holds); give up after
     `within_s` seconds, or once nothing moved for `stalled_s`, and return how far it got.
 
@@ -75,6 +85,7 @@ async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: fl
     gate = asyncio.Semaphore(concurrency)
     deadline = time.monotonic() + within_s
     moved_at, seen = time.monotonic(), None
+    checked_at = time.monotonic()
     busy: dict[str, asyncio.Task] = {}
 
     async def answer(site_id: str, version: int) -> None:
@@ -99,8 +110,15 @@ async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: fl
                 versions = {site_id: (p.version, p.status) for site_id, p in status.sites.items()}
                 if versions != seen:
                     moved_at, seen = now, versions
+            if now - checked_at > trouble_every_s:
+                checked_at = now
+                progress.troubles = await _troubles(sim)
+                if progress.troubles:
+                    return progress  # a workflow has stopped: no use waiting for it
             if now - moved_at > stalled_s:
                 progress.stalled = True
+                progress.troubles = await _troubles(sim)
+                progress.stuck = await _unfinished(sim, progress.last)
                 return progress
             if status is None:
                 await asyncio.sleep(1.0)
@@ -116,6 +134,33 @@ async def drive(handle: WorkflowHandle, sim: SimulatedDistricts, *, within_s: fl
         for task in list(busy.values()):
             task.cancel()
         await asyncio.gather(*busy.values(), return_exceptions=True)
+
+
+async def _troubles(sim: SimulatedDistricts) -> list[Trouble]:
+    try:
+        return await asyncio.wait_for(troubles(sim.client, sim.initiative_id), timeout=30)
+    except FAULTS:
+        return []  # Temporal is away (a fault under test): asked again next time
+
+
+async def _unfinished(sim: SimulatedDistricts, status: InitiativeStatus | None,
+                      most: int = 10) -> list[str]:
+    """Up to `most` sites not finished, each as its workflow id and its last history events."""
+    if status is None:
+        return []
+    lines = []
+    for site_id, p in sorted(status.sites.items()):
+        if p.status in ("completed", "cancelled") or len(lines) >= most:
+            continue
+        workflow_id = site_workflow_id(sim.initiative_id, site_id)
+        try:
+            events = (await sim.client.get_workflow_handle(workflow_id).fetch_history()).events
+            last = ", ".join(f"{e.event_id} {EventType.Name(e.event_type).removeprefix('EVENT_TYPE_')}"
+                             for e in events[-8:])
+        except FAULTS as problem:
+            last = f"history unreadable: {problem}"
+        lines.append(f"{workflow_id} ({p.stage}, {p.status}): {last}")
+    return lines
 
 
 def reached(stage: Stage, share: float) -> Callable[[InitiativeStatus], bool]:
