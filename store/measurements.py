@@ -66,7 +66,7 @@ async def table_sizes(pool: asyncpg.Pool) -> asyncpg.Record:
 
 
 async def server_settings(pool: asyncpg.Pool, names: tuple[str, ...]) -> dict[str, str]:
-    return {name: await pool.fetchval(f"SHOW {name}") for name in names}
+    return {name: await pool.fetchval("SELECT current_setting($1)", name) for name in names}
 
 
 async def site_statuses(pool: asyncpg.Pool, initiative_id: str) -> dict[str, str]:
