@@ -60,17 +60,10 @@ class InitiativeWorkflow:
         self._inbox: list[tuple[int, ControlRequest]] = []
         self._answered: set[int] = set()
         self._tickets = 0
-        self._main_loop_shape: bool | None = None
-
-    def _by_main_loop(self) -> bool:
-        """Whether this run carries out controls in its main loop (decided once per run)."""
-        if self._main_loop_shape is None:
-            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
-        return self._main_loop_shape
 
     @workflow.run
     async def run(self, input: InitiativeInput) -> InitiativeStatus:
-        if not self._by_main_loop():
+        if not workflow.patched(MAIN_LOOP_PATCH):
             return await self._run_before_main_loop(input)
         if self._carry.state.status == "not_launched":
             await self._execute(agg.LaunchInitiative(
@@ -228,7 +221,7 @@ class InitiativeWorkflow:
 
     @workflow.update
     async def control(self, request: ControlRequest) -> InitiativeStatus:
-        if not self._by_main_loop():
+        if not workflow.patched(MAIN_LOOP_PATCH):
             await self._carry_out_control(request)
             return self.status()
         self._tickets += 1

@@ -34,17 +34,10 @@ class SiteGroupWorkflow:
         self._input = input
         self._started = False
         self._controls: list[ControlRequest] = []
-        self._main_loop_shape: bool | None = None
-
-    def _by_main_loop(self) -> bool:
-        """Whether this run relays controls from its main loop (decided once per run)."""
-        if self._main_loop_shape is None:
-            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
-        return self._main_loop_shape
 
     @workflow.run
     async def run(self, input: GroupInput) -> GroupOutcome:
-        by_main_loop = self._by_main_loop()
+        by_main_loop = workflow.patched(MAIN_LOOP_PATCH)
         handles = await asyncio.gather(*[self._start(site) for site in input.sites])
         self._started = True
         if by_main_loop:
@@ -76,7 +69,7 @@ class SiteGroupWorkflow:
     @workflow.signal
     async def control(self, request: ControlRequest) -> None:
         """Relay an initiative-wide pause, resume or cancel to every site of the group."""
-        if self._by_main_loop():
+        if workflow.patched(MAIN_LOOP_PATCH):
             self._controls.append(request)
             return
         await workflow.wait_condition(lambda: self._started)

@@ -68,13 +68,11 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
         self._inbox: list[_Pending] = []
         self._outcomes: dict[int, UpdateOutcome | ApplicationError] = {}
         self._tickets = 0
-        self._main_loop_shape: bool | None = None
 
     def _by_main_loop(self) -> bool:
-        """Whether this run hands its Updates to the main loop (decided once per run)."""
-        if self._main_loop_shape is None:
-            self._main_loop_shape = workflow.patched(MAIN_LOOP_PATCH)
-        return self._main_loop_shape
+        """Whether this run hands its Updates to the main loop (the SDK keeps the first answer
+        for the rest of the run)."""
+        return workflow.patched(MAIN_LOOP_PATCH)
 
     # --- the main loop ----------------------------------------------------------------------
 
@@ -139,10 +137,7 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
         outcome = await self._decide_and_evaluate(self._completion(request))
         if isinstance(outcome, ApplicationError) or outcome.already_done or task is None:
             return outcome
-        if task.kind == "hold_pd_session" and task.ref:
-            await self._execute([cmd.RecordPdSessionHeld(
-                at=self._now(), actor=request.actor, session_id=task.ref,
-                attendees=int(request.outcome.get("attendees", 0)))])
+        await self._record_session_held(task, request)
         if task.kind == "coaching_step" and task.ref:
             await self._tell_cycle(task, request)
         return outcome

@@ -15,7 +15,6 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain import commands as cmd
     from domain.errors import DomainError
     from domain.standing import explain
     from workflows.coaching_cycle import CoachingCycleWorkflow
@@ -62,10 +61,7 @@ class LockedShape:
             outcome = await self._handle_locked(self._completion(request))
             if outcome.already_done or task is None:
                 return outcome
-            if task.kind == "hold_pd_session" and task.ref:
-                await self._execute([cmd.RecordPdSessionHeld(
-                    at=self._now(), actor=request.actor, session_id=task.ref,
-                    attendees=int(request.outcome.get("attendees", 0)))])
+            await self._record_session_held(task, request)
             if task.kind == "coaching_step" and task.ref:
                 await workflow.get_external_workflow_handle(coaching_workflow_id(task.ref)).signal(
                     CoachingCycleWorkflow.step_done, StepDone(task_id=task.task_id, outcome=request.outcome))

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.events import Event
     from domain.rollout import decide, fold
-    from domain.site_state import SiteRolloutState
+    from domain.site_state import SiteRolloutState, TaskState
     from domain.stage_work import (
         coaching_every_weeks, entry_tasks, pd_commands, review_every_weeks, state_help_commands,
     )
@@ -36,8 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.coaching_cycle import CoachingCycleWorkflow
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
-        CoachingCycleInput, CoachingStep, ControlRequest, CycleOutcome, SiteProgress,
-        SiteRolloutInput,
+        CoachingCycleInput, CoachingStep, CompleteTaskRequest, ControlRequest, CycleOutcome,
+        SiteProgress, SiteRolloutInput,
     )
     from workflows.recording import record
     from workflows.relay import closed_target
@@ -288,6 +288,13 @@ class SiteWork:
             return
         await self._cycle
         self._cycle, self._routine.active_cycle = None, None
+
+    async def _record_session_held(self, task: TaskState, request: CompleteTaskRequest) -> None:
+        """A completed 'host the PD session' task: the session was held, with its attendance."""
+        if task.kind == "hold_pd_session" and task.ref:
+            await self._execute([cmd.RecordPdSessionHeld(
+                at=self._now(), actor=request.actor, session_id=task.ref,
+                attendees=int(request.outcome.get("attendees", 0)))])
 
     async def _apply_controls(self) -> None:
         while self._controls:
