@@ -187,7 +187,8 @@ def _where_to_look(out: Console, plan, temporal) -> None:
         f"Audit the initiative: [bold].venv/bin/rollout audit initiative {initiative}[/bold]\n"
         f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative}\n"
         f"Workflows by stage:  .venv/bin/temporal workflow list --address {temporal.address} "
-        f"--query \"InitiativeId='{initiative}' AND RolloutStage='Full Implementation'\"\n"
+        f"--query \"InitiativeId='{initiative}' AND RolloutStage='Full Implementation' AND "
+        "ExecutionStatus != 'ContinuedAsNew'\"\n"
         f"Temporal Web UI:     {temporal.ui_url}/namespaces/default/workflows "
         "(the servers stop when the demo ends; add --keep-open to browse)\n"
         "The event store under var/postgres keeps every run's record for the audit commands.",

@@ -94,6 +94,19 @@ async def test_workflow_list_by_stage_matches_the_initiative_board(client, datab
         final = await handle.result()
         assert set(final.by_stage) == {"Cancelled"}
 
+        def latest_by_stage() -> list[str]:  # README's query: each site once, by its latest run
+            return sorted(row["execution"]["workflowId"] for stage in Stage
+                          for row in workflow_list(temporal_dev, (
+                              f"InitiativeId='{plan.initiative.id}' AND RolloutStage='{stage.value}'"
+                              " AND ExecutionStatus != 'ContinuedAsNew'")))
+
+        every_site = sorted(site_workflow_id(plan.initiative.id, s.id) for s in plan.sites)
+        for _ in range(50):
+            if latest_by_stage() == every_site:
+                break
+            await asyncio.sleep(0.2)
+        assert latest_by_stage() == every_site
+
 
 def start_worker(temporal_dev, dsn: str, queue: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": temporal_dev.address,
