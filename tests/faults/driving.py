@@ -25,12 +25,12 @@ from domain.plan import Plan
 from simulation.playthrough import all_finished, launch, simulate
 from rollouts.trouble import Trouble, troubles
 from simulation.districts import SimulatedDistricts
+from store.db import DATABASE_TROUBLE
 from tests.workflows.harness import STATE_ADMIN
 from workflows.ids import site_workflow_id
 from workflows.models import InitiativeOptions, InitiativeStatus
 
-FAULTS = (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError, asyncpg.PostgresError,
-          asyncpg.InterfaceError, OSError)
+FAULTS = (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError, *DATABASE_TROUBLE)
 """What a fault makes a round meet: a dead worker, a restarting server, a closed database."""
 
 
