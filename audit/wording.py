@@ -102,6 +102,12 @@ def check_names(checks: Sequence[Check]) -> str:
     return ", ".join(c.name for c in checks) or "none"
 
 
+def _checks_text(checks: Sequence[Check]) -> str:
+    """Each check as '<name> <had> (needs <required>, met|not met)'."""
+    return "; ".join(f"{c.name} {c.actual} (needs {c.required}, {'met' if c.met else 'not met'})"
+                     for c in checks) or "no checks recorded"
+
+
 def _task(names: Names, task_id: str) -> str:
     return f"'{names[('task', task_id)]}'" if ("task", task_id) in names else f"task {task_id}"
 
@@ -139,7 +145,7 @@ _SUMMARIES: dict[str, Callable[[object, Names], str]] = {
         f"in cohorts {', '.join(p.cohort_ids)}"),
     "CohortStarted": lambda p, _: (
         f"Cohort {p.cohort_id} started with {count(p.site_count, 'site')} ({p.gate}): "
-        f"{p.gate_evidence}"),
+        f"{p.gate_evidence}" + (f"; reason: {p.reason}" if p.reason else "")),
     "SiteEnrolled": lambda p, _: (
         f"Enrolled {p.site_name} ({p.kind}, {p.region} region"
         + (f", district {p.district}" if p.district else "")
@@ -152,6 +158,8 @@ _SUMMARIES: dict[str, Callable[[object, Names], str]] = {
         p.practitioners_meeting, p.practitioners_assessed, p.percent),
     "StageMoveRequested": lambda p, _: f"Asked the state to approve {_moved(p)}: {p.explanation}",
     "StageMoveApproved": lambda p, _: f"Approved {_moved(p)}" + (f": {p.note}" if p.note else ""),
+    "StageMoveDeclined": lambda p, _: (
+        f"Declined {_moved(p)}: {p.reason}; the evidence weighed: {_checks_text(p.checks)}"),
     "StageMoveOverridden": lambda p, _: (
         f"Overrode {_moved(p)}: {p.reason}; unmet checks: {check_names(p.unmet)}"),
     "SiteRegressed": lambda p, _: f"Regressed {_moved(p)}: {p.reason}",

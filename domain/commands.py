@@ -100,6 +100,16 @@ class OverrideStageMove(_Command):
     reason: str = Field(min_length=10, max_length=2000)
 
 
+class DeclineStageMove(_Command):
+    """The state declines a move the rules asked it to approve: the site stays in its stage and
+    is asked for new evidence by `follow_up_due` (when given)."""
+
+    command: Literal["decline_stage_move"] = "decline_stage_move"
+    to_stage: Stage
+    reason: str = Field(min_length=10, max_length=2000)
+    follow_up_due: date | None = None
+
+
 class RegressSite(_Command):
     command: Literal["regress_site"] = "regress_site"
     to_stage: Stage
@@ -168,7 +178,7 @@ Command = Annotated[
     Union[
         EnrollSite, AssignTask, SubmitAssessment, CompleteTask, RemindTask, MarkTaskOverdue,
         EscalateTask, EvaluateExit, ApproveStageMove, OverrideStageMove, RegressSite,
-        SchedulePdSessions, RecordPdSessionHeld, StartCoachingCycle, CompleteCoachingCycle,
+        DeclineStageMove, SchedulePdSessions, RecordPdSessionHeld, StartCoachingCycle, CompleteCoachingCycle,
         HoldReview, PauseRollout, ResumeRollout, CancelRollout,
     ],
     Field(discriminator="command"),

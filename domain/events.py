@@ -73,6 +73,9 @@ class CohortStartedPayload(_Payload):
     site_count: int
     gate: str
     gate_evidence: str
+    decided_by: str | None = Field(default=None, description="who opened a decision gate")
+    reason: str = Field(default="", description="why they opened it (recorded since people open "
+                        "cohorts through the API, the web pages and the CLI)")
 
 
 class SiteEnrolledPayload(_Payload):
@@ -121,6 +124,16 @@ class StageMoveApprovedPayload(_Payload):
     from_stage: Stage
     to_stage: Stage
     note: str = ""
+
+
+class StageMoveDeclinedPayload(_Payload):
+    """The state said no to a move the rules asked it to approve; `checks` are the evidence it
+    weighed (the evaluation behind the request)."""
+
+    from_stage: Stage
+    to_stage: Stage
+    reason: str
+    checks: list[Check] = Field(default_factory=list)
 
 
 class StageMoveOverriddenPayload(_Payload):
@@ -308,6 +321,11 @@ class StageMoveApproved(DomainEvent):
     payload: StageMoveApprovedPayload
 
 
+class StageMoveDeclined(DomainEvent):
+    type: Literal["StageMoveDeclined"] = "StageMoveDeclined"
+    payload: StageMoveDeclinedPayload
+
+
 class StageMoveOverridden(DomainEvent):
     type: Literal["StageMoveOverridden"] = "StageMoveOverridden"
     payload: StageMoveOverriddenPayload
@@ -404,7 +422,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
     FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
     TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-    SiteCompleted,
+    SiteCompleted, StageMoveDeclined,
 )
 
 Event = Annotated[
@@ -414,7 +432,7 @@ Event = Annotated[
         PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
         FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
         TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-        SiteCompleted,
+        SiteCompleted, StageMoveDeclined,
     ],
     Field(discriminator="type"),
 ]

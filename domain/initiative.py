@@ -43,6 +43,8 @@ class StartCohort(_Command):
     today: date
     previous_stages: list[Stage | None] = []
     decided_by: str | None = None
+    reason: str = ""
+    """Why the state opened a decision gate (recorded with the cohort's start)."""
     calendar: SchoolCalendar | None = None
     """The plan's: a date gate then opens on the first school day on or after its date."""
 
@@ -98,8 +100,11 @@ def _start_cohort(state: InitiativeState, c: StartCohort) -> list:
     if not verdict.holds:
         raise DomainError(f"Cohort '{c.cohort_id}' {describe_gate(c.gate)}; not yet: {verdict.evidence}.",
                           field="cohort_id", value=c.cohort_id)
+    decision = c.gate.kind == "decision"
     return [ev.CohortStartedPayload(cohort_id=c.cohort_id, site_count=c.site_count,
-                                    gate=describe_gate(c.gate), gate_evidence=verdict.evidence)]
+                                    gate=describe_gate(c.gate), gate_evidence=verdict.evidence,
+                                    decided_by=c.decided_by if decision else None,
+                                    reason=c.reason if decision else "")]
 
 
 def _control(state: InitiativeState, c: ControlInitiative) -> list:

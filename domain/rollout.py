@@ -221,6 +221,8 @@ def _evaluate(state: SiteRolloutState, c: cmd.EvaluateExit) -> list:
         return payloads + _withdraw_open(state, "the rollout is complete") + [
             ev.SiteCompletedPayload(stage=state.stage, checks=list(verdict.checks))]
     if verdict.met and target in state.approval_required_for:
+        if state.declined_move == target and not state.fresh:
+            return payloads  # declined on this evidence: asked again once new evidence comes in
         return payloads + [ev.StageMoveRequestedPayload(
             from_stage=state.stage, to_stage=target, explanation=verdict.explain())]
     if verdict.met:
@@ -286,6 +288,40 @@ def _approve(state: SiteRolloutState, c: cmd.ApproveStageMove) -> list:
     checks = list(state.last_checks)
     return [ev.StageMoveApprovedPayload(from_stage=state.stage, to_stage=c.to_stage, note=c.note),
             *_move(state, c.to_stage, "approved", checks)]
+
+
+def _decline(state: SiteRolloutState, c: cmd.DeclineStageMove) -> list:
+    _require_role(c.actor, (Role.STATE_ADMIN,), "decline a stage move")
+    if state.pending_move is None and state.declined_move == c.to_stage:
+        return []
+    _require_active(state)
+    if state.pending_move != c.to_stage:
+        waiting = state.pending_move or "no move"
+        raise DomainError(f"{state.site_name} is waiting for approval of {waiting}, "
+                          f"not {c.to_stage}.", field="to_stage", value=c.to_stage.value)
+    return [ev.StageMoveDeclinedPayload(from_stage=state.stage, to_stage=c.to_stage,
+                                        reason=c.reason, checks=list(state.last_checks)),
+            *_new_evidence_asked(state, c)]
+
+
+def _new_evidence_asked(state: SiteRolloutState, c: cmd.DeclineStageMove) -> list:
+    """After a decline, the site is asked again for what the declined evaluation measured (one
+    task per instrument with none open), so that new evidence can ask for the move again."""
+    if c.follow_up_due is None:
+        return []
+    asked_now = {t.instrument for t in state.open_tasks() if t.kind == "submit_assessment"}
+    measured = dict.fromkeys(ch.instrument for ch in state.last_checks if ch.instrument)
+    payloads = []
+    for instrument in measured:
+        if instrument in asked_now:
+            continue
+        asked = sum(1 for t in state.tasks.values() if t.instrument is instrument)
+        payloads.append(ev.TaskAssignedPayload(
+            task_id=state.key(instrument.value, asked + 1), kind="submit_assessment",
+            title=f"Submit a new {instrument.value.replace('_', ' ')}: the state declined the "
+                  f"move to {c.to_stage}", stage=state.stage,
+            assignee_role=_assignee_for(instrument), due=c.follow_up_due, instrument=instrument))
+    return payloads
 
 
 def _override(state: SiteRolloutState, c: cmd.OverrideStageMove) -> list:
@@ -409,6 +445,7 @@ _HANDLERS = {
     cmd.EvaluateExit: _evaluate,
     cmd.ApproveStageMove: _approve,
     cmd.OverrideStageMove: _override,
+    cmd.DeclineStageMove: _decline,
     cmd.RegressSite: _regress,
     cmd.SchedulePdSessions: _schedule_pd,
     cmd.RecordPdSessionHeld: _pd_held,

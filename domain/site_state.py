@@ -61,6 +61,8 @@ class SiteRolloutState(BaseModel):
     stage_entries: int = Field(default=0, description="stage entries so far; keys per-entry work")
     stage_entered_at: datetime | None = None
     pending_move: Stage | None = None
+    declined_move: Stage | None = Field(default=None, description="a move the state declined in "
+                                        "this stage entry; asked again only on new evidence")
     evidence: StageEvidence = StageEvidence()
     last_checks: tuple[Check, ...] = ()
     tasks: dict[str, TaskState] = Field(default_factory=dict)
@@ -125,7 +127,8 @@ def _stage_entered(s: SiteRolloutState, e: ev.StageEntered) -> dict:
     )
     return dict(
         stage=e.payload.stage, stage_entries=s.stage_entries + 1, stage_entered_at=e.occurred_at,
-        pending_move=None, evidence=carried, last_checks=(), failures={}, fresh=frozenset(),
+        pending_move=None, declined_move=None, evidence=carried, last_checks=(), failures={},
+        fresh=frozenset(),
     )
 
 
@@ -170,6 +173,10 @@ def counts_as_failure(s: SiteRolloutState, check: Check) -> bool:
 
 def _move_requested(s: SiteRolloutState, e: ev.StageMoveRequested) -> dict:
     return dict(pending_move=e.payload.to_stage)
+
+
+def _move_declined(s: SiteRolloutState, e: ev.StageMoveDeclined) -> dict:
+    return dict(pending_move=None, declined_move=e.payload.to_stage)
 
 
 def _pd_scheduled(s: SiteRolloutState, e: ev.PdSessionScheduled) -> dict:
@@ -235,6 +242,7 @@ _APPLY = {
     ev.FidelityAssessed: _fidelity,
     ev.CriteriaEvaluated: _evaluated,
     ev.StageMoveRequested: _move_requested,
+    ev.StageMoveDeclined: _move_declined,
     ev.PdSessionScheduled: _pd_scheduled,
     ev.PdSessionHeld: _pd_held,
     ev.CoachingCycleStarted: _cycle_started,

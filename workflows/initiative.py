@@ -144,6 +144,7 @@ class InitiativeWorkflow:
                     at=self._now(), actor=SYSTEM, cohort_id=cohort.id, site_count=len(cohort.members),
                     gate=cohort.gate, today=self._today(), previous_stages=self._stages_of(previous),
                     decided_by=self._carry.cohort_decisions.get(cohort.id),
+                    reason=self._carry.cohort_notes.get(cohort.id, ""),
                     calendar=self._school_days_gate()))
             except DomainError:
                 return
@@ -213,6 +214,7 @@ class InitiativeWorkflow:
     @workflow.update
     async def approve_cohort(self, request: CohortDecisionRequest) -> InitiativeStatus:
         self._carry.cohort_decisions[request.cohort_id] = request.actor.id
+        self._carry.cohort_notes[request.cohort_id] = request.note
         self._dirty = True
         await workflow.wait_condition(
             lambda: request.cohort_id in self._carry.state.cohorts_started

@@ -117,7 +117,7 @@ class CompleteTaskRequest(_Model):
 class StageDecisionRequest(_Model):
     actor: Actor
     site_id: str
-    decision: Literal["approve", "override", "regress"]
+    decision: Literal["approve", "override", "regress", "decline"]
     to_stage: Stage
     reason: str = Field(default="", max_length=2000)
 
@@ -283,6 +283,8 @@ class InitiativeCarry(_Model):
     clock: SchoolClock
     state: InitiativeState
     cohort_decisions: dict[str, str] = Field(default_factory=dict, description="cohort -> decided by")
+    cohort_notes: dict[str, str] = Field(default_factory=dict,
+                                         description="cohort -> why it was opened")
     sites: dict[str, SiteProgress] = Field(default_factory=dict)
     groups: dict[str, list[str]] = Field(default_factory=dict, description="cohort -> group ids")
 

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import commands as cmd
+    from domain.calendar import add_school_days
     from domain.errors import DomainError
     from domain.rollout import decide
     from domain.site_state import TaskState
@@ -285,5 +286,8 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
             return cmd.ApproveStageMove(**common, note=r.reason)
         if r.decision == "override":
             return cmd.OverrideStageMove(**common, reason=r.reason)
+        if r.decision == "decline":  # a value added later: no history recorded before carries it
+            return cmd.DeclineStageMove(**common, reason=r.reason, follow_up_due=add_school_days(
+                self._set.calendar, self._today(), self._set.cadences.remeasure_school_days))
         return cmd.RegressSite(**common, reason=r.reason)
 
