@@ -168,3 +168,47 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str
     temporal: str
+
+
+class StageDecision(_Body):
+    """A state admin's decision about a site's stage (rollouts/decisions.py)."""
+
+    decision: Literal["approve", "decline", "override", "send_back"] = Field(
+        description="approve or decline the move waiting for the state; override a failed gate "
+                    "(one stage forward); send the site back to an earlier stage")
+    reason: str = Field(default="", max_length=2000,
+                        description="why: required to decline, override or send back (at least "
+                                    "10 characters); an approval's note is optional")
+    to_stage: Stage | None = Field(default=None, description="default: the move waiting "
+                                   "(approve, decline), the next stage (override), the one before "
+                                   "(send back)")
+
+
+class Control(_Body):
+    """Pause, resume or cancel, with the reason recorded beside the person."""
+
+    action: Literal["pause", "resume", "cancel"]
+    reason: str = Field(min_length=3, max_length=2000, description="why; recorded with the decision")
+
+
+class CohortOpening(_Body):
+    reason: str = Field(min_length=10, max_length=2000,
+                        description="why the state opens the cohort; recorded with its start")
+
+
+class PlanText(BaseModel):
+    """A plan's text: not a record of its own (the parsed plan is checked as `rollout plan
+    validate` checks it), so not held to a recorded answer's size."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_yaml: str = Field(min_length=1, max_length=900_000, description="the plan, as YAML text")
+    source: str = Field(default="plan.yaml", min_length=1, max_length=200,
+                        description="the name problems are reported under (e.g. the file name)")
+
+
+class Launch(PlanText):
+    initiative_id: str | None = Field(default=None, description="launch under this id instead "
+                                      "of the plan's")
+    speedup: float = Field(default=1.0, ge=1.0, le=10_000_000,
+                           description="school time this many times faster than real time")

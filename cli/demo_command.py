@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.plan_commands import PlanFileError, read_plan_text
+from rollouts.plans import PlanFileError, read_plan_text
 from cli.local_machine import NoLocalMachine, local_machine
 from domain.plan_yaml import PlanError, parse_plan
 from domain.board import COLUMNS

@@ -23,13 +23,13 @@ from cli.database import UNAVAILABLE, fail, redact, with_pool
 from cli.ops_target import (
     DATABASE_URL, JSON, TASK_QUEUE, TEMPORAL_ADDRESS, Target, run, target, waiting,
 )
-from cli.plan_commands import INVALID, PlanFileError, _print_errors, read_plan_text
+from cli.plan_commands import INVALID, print_problems
 from cli.up_command import up
 from domain.actors import Actor, Role
 from domain.errors import shown
 from domain.plan import Plan
-from domain.plan_yaml import PlanError, parse_plan
 from rollouts import operations as ops
+from rollouts.plans import PlanFileError, check_plan, read_plan_text, renamed
 from rollouts.trouble import Trouble, troubles
 from rollouts.control_history import control_history
 from store.initiative_queries import initiative_recorded
@@ -234,19 +234,16 @@ def _refuse_if_recorded(database_url: str, initiative_id: str) -> None:
 def _valid_plan(file: Path, initiative_id: str | None) -> Plan:
     """The plan, as `rollout plan validate` reads it; an invalid one lists its problems."""
     try:
-        plan = parse_plan(read_plan_text(file), source=str(file))
+        plan, check = check_plan(read_plan_text(file), str(file))
     except PlanFileError as problem:
         fail(str(problem), INVALID)
-    except PlanError as problem:
-        _print_errors(Console(stderr=True, soft_wrap=True, highlight=False), problem)
-        raise typer.Exit(INVALID) from None
-    if initiative_id is None:
-        return plan
+    if plan is None:
+        print_problems(Console(stderr=True, soft_wrap=True, highlight=False), check)
+        raise typer.Exit(INVALID)
     try:
-        renamed = plan.initiative.model_validate({**plan.initiative.model_dump(), "id": initiative_id})
+        return renamed(plan, initiative_id)
     except ValidationError as problem:
         fail(_invalid(problem, {"id": "--initiative-id"}), INVALID)
-    return plan.model_copy(update={"initiative": renamed})
 
 
 def _login() -> str:

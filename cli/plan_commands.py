@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.plan import PlanSummary
-from domain.plan_yaml import PlanError, PlanIssue, parse_plan
+from domain.plan_yaml import PlanIssue
+from rollouts.plans import PlanCheck, PlanFileError, check_plan, issue_line, read_plan_text
 
 INVALID = 2
 
@@ -35,64 +36,34 @@ def validate(
     out = Console(soft_wrap=True, highlight=False)
     try:
         text = read_plan_text(file)
-        summary = parse_plan(text, source=str(file)).summary()
     except PlanFileError as failure:
         if as_json:
-            _echo_json(False, errors=[PlanIssue(path="", value="", message=str(failure))])
+            _echo_json(PlanCheck(valid=False, problem=str(failure), errors=[
+                PlanIssue(path="", value="", message=str(failure))]))
         else:
             Console(stderr=True, soft_wrap=True, highlight=False).print(Text(str(failure)))
         raise typer.Exit(INVALID) from None
-    except PlanError as failure:
-        if as_json:
-            _echo_json(False, errors=failure.errors)
-        else:
-            _print_errors(out, failure)
-        raise typer.Exit(INVALID) from None
+    _, check = check_plan(text, str(file))
     if as_json:
-        _echo_json(True, summary=summary)
+        _echo_json(check)
+    elif check.valid:
+        _print_summary(out, str(file), check.summary)
     else:
-        _print_summary(out, str(file), summary)
+        print_problems(out, check)
+    if not check.valid:
+        raise typer.Exit(INVALID)
 
 
-class PlanFileError(Exception):
-    """The plan file cannot be read; the message is one sentence for the person at the terminal."""
+def _echo_json(check: PlanCheck) -> None:
+    typer.echo(json.dumps(check.as_json(), indent=2))
 
 
-def read_plan_text(file: Path) -> str:
-    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan)."""
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        reason = "no such file"
-    except IsADirectoryError:
-        reason = "it is a directory"
-    except PermissionError:
-        reason = "permission denied"
-    except UnicodeDecodeError:
-        reason = "it is not UTF-8 text"
-    except OSError as failure:
-        reason = failure.strerror or type(failure).__name__
-    raise PlanFileError(f"Cannot read plan file '{file}': {reason}.")
-
-
-def _echo_json(valid: bool, *, summary: PlanSummary | None = None,
-               errors: list[PlanIssue] = ()) -> None:
-    result: dict = {"valid": valid}
-    if summary is not None:
-        result["summary"] = summary.model_dump(mode="json")
-    if not valid:
-        result["errors"] = [e.model_dump() for e in errors]
-    typer.echo(json.dumps(result, indent=2))
-
-
-def _print_errors(out: Console, failure: PlanError) -> None:
-    out.print(Text(f"{failure.message}:", style="bold red"))
-    for issue in failure.errors:
-        line = Text("  ")
-        line.append(f"line {issue.line}" if issue.line else "line ?", style="cyan")
-        if issue.path:
-            line.append("  ").append(issue.path, style="bold").append(f" = {issue.value}")
-        line.append(f"  {issue.message}")
+def print_problems(out: Console, check: PlanCheck) -> None:
+    """The headline and one line per problem (rollouts/plans.py words them for every edge)."""
+    out.print(Text(f"{check.problem}:", style="bold red"))
+    for issue in check.errors:
+        line = Text(f"  {issue_line(issue)}")
+        line.stylize("cyan", 2, 2 + len(line.plain[2:].split("  ")[0]))
         out.print(line)
 
 

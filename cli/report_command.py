@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from cli.database import DATABASE_URL, NOT_FOUND, UNAVAILABLE, fail, read
-from cli.plan_commands import PlanFileError, read_plan_text
+from rollouts.plans import PlanFileError, read_plan_text
 from domain.plan import Plan
 from domain.plan_yaml import PlanError, parse_plan
 from domain.privacy import MIN_CELL, MIN_CELL_RANGE

@@ -47,7 +47,8 @@ class ActionFailed(Exception):
 async def complete_task(client: Client, *, initiative_id: str, site_id: str, task_id: str,
                         actor: Actor, outcome: Outcome) -> UpdateOutcome:
     request = CompleteTaskRequest(actor=actor, site_id=site_id, task_id=task_id, outcome=outcome)
-    return await _update(client, initiative_id, site_id, SiteRolloutWorkflow.complete_task, request)
+    return await send_site_update(client, initiative_id, site_id,
+                                  SiteRolloutWorkflow.complete_task, request)
 
 
 async def submit_assessment(client: Client, *, initiative_id: str, site_id: str, actor: Actor,
@@ -55,16 +56,19 @@ async def submit_assessment(client: Client, *, initiative_id: str, site_id: str,
                             task_id: str | None = None) -> UpdateOutcome:
     request = SubmitAssessmentRequest(actor=actor, site_id=site_id, assessment_id=assessment_id,
                                       assessment=assessment, task_id=task_id)
-    return await _update(client, initiative_id, site_id, SiteRolloutWorkflow.submit_assessment,
-                         request)
+    return await send_site_update(client, initiative_id, site_id,
+                                  SiteRolloutWorkflow.submit_assessment, request)
 
 
-async def _update(client: Client, initiative_id: str, site_id: str, update, request) -> UpdateOutcome:
+async def send_site_update(client: Client, initiative_id: str, site_id: str, update,
+                           request) -> UpdateOutcome:
+    """Send one of the site workflow's Updates as a person's action (rollouts/decisions.py sends
+    its stage decisions this way too); a failure is an ActionFailed."""
     handle = client.get_workflow_handle(site_workflow_id(initiative_id, site_id))
     try:
         return await asyncio.wait_for(_send(handle, update, request), UPDATE_TIMEOUT)
     except WorkflowUpdateFailedError as refused:
-        raise _refusal(refused) from None
+        raise refused_action(refused) from None
     except RPCError as problem:
         if problem.status is RPCStatusCode.NOT_FOUND:
             raise ActionFailed("finished", f"The rollout of site '{site_id}' in initiative "
@@ -107,7 +111,7 @@ def unavailable(problem: BaseException) -> ActionFailed:
     return ActionFailed("unavailable", f"Temporal cannot be reached: {detail.splitlines()[0]}")
 
 
-def _refusal(refused: WorkflowUpdateFailedError) -> ActionFailed:
+def refused_action(refused: WorkflowUpdateFailedError) -> ActionFailed:
     """A validator's or handler's refusal: `forbidden` when the rule was about who acts."""
     cause = refused.cause
     field = value = None

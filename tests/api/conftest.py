@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from api.app import create_app
@@ -65,17 +66,23 @@ async def temporal_client(temporal_dev):
     return await connect(temporal_dev.address)
 
 
-@pytest_asyncio.fixture(scope="session")
-async def api_worker(temporal_client, api_database):
-    queue = f"api-{uuid.uuid4().hex[:8]}"
-    async with running_worker(temporal_client, api_database[0], task_queue=queue):
-        yield queue
+@pytest.fixture(scope="session")
+def api_queue() -> str:
+    """The task queue the session's worker polls, and the one the API launches initiatives on."""
+    return f"api-{uuid.uuid4().hex[:8]}"
 
 
 @pytest_asyncio.fixture(scope="session")
-async def api(api_database, temporal_dev):
+async def api_worker(temporal_client, api_database, api_queue):
+    async with running_worker(temporal_client, api_database[0], task_queue=api_queue):
+        yield api_queue
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(api_database, temporal_dev, api_queue):
     pool, dsn = api_database
-    app = create_app(Settings(database_url=dsn, temporal_address=temporal_dev.address))
+    app = create_app(Settings(database_url=dsn, temporal_address=temporal_dev.address,
+                              task_queue=api_queue))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=60) as http:

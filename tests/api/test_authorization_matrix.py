@@ -25,6 +25,7 @@ from domain.stages import Stage
 from store import tokens
 from tests.api.conftest import DISTRICT_A, DISTRICT_B
 from tests.domain.builders import capacity, fidelity
+from tests.workflows.harness import ROOT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -138,6 +139,37 @@ ROWS = [
         lambda r, p, w: {"url": "/audit/window", "params": {**WIDE, "initiative": p.initiative}},
         {SA: (OK, OK), DC: (OK, EMPTY), CO: (403, 403), AU: (OK, OK)},
         items=lambda body: body["count"]),
+    # People decide: the state's queue (a coordinator sees their district's, another district's
+    # is not found), decisions, cohorts, plans and controls (the state's alone). The rollout
+    # refuses what the matrix asks of it (nothing is waiting, cohort-1 needs no decision): 422.
+    Row("GET", "/decisions", lambda r, p, w: {"url": "/decisions", "params": {"district": p.site}},
+        {SA: (OK, OK), DC: (OK, 404), **READ_ONLY_OTHERS}),
+    Row("POST", "/sites/{initiative_id}/{site_id}/decision",
+        lambda r, p, w: {"url": f"/sites/{w.main}/{p.site}/decision",
+                         "json": {"decision": "decline", "reason": "the matrix declines this"}},
+        {SA: (422, 422), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("GET", "/initiatives/{initiative_id}/cohorts",
+        lambda r, p, w: {"url": f"/initiatives/{p.initiative}/cohorts"},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/initiatives/{initiative_id}/cohorts/{cohort_id}/open",
+        lambda r, p, w: {"url": f"/initiatives/{p.initiative}/cohorts/cohort-1/open",
+                         "json": {"reason": "the matrix opens a cohort"}},
+        {SA: (422, 422), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/plans/check",
+        lambda r, p, w: {"url": "/plans/check", "json": {"plan_yaml": w.plan_yaml}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/initiatives",
+        lambda r, p, w: {"url": "/initiatives", "json": {
+            "plan_yaml": w.plan_yaml, "initiative_id": f"matrix-{uuid.uuid4().hex[:8]}"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}, ok_status=201),
+    Row("POST", "/initiatives/{initiative_id}/control",
+        lambda r, p, w: {"url": f"/initiatives/{p.initiative}/control",
+                         "json": {"action": "resume", "reason": "the matrix resumes it"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/sites/{initiative_id}/{site_id}/control",
+        lambda r, p, w: {"url": f"/sites/{w.main}/{p.site}/control",
+                         "json": {"action": "resume", "reason": "the matrix resumes it"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
 ]
 
 
@@ -147,6 +179,7 @@ class World:
     own: Place
     other: Place
     spare_token: str
+    plan_yaml: str = (ROOT / "examples" / "small.yaml").read_text()
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -4,7 +4,7 @@ and the offending value (a syntax error: its line); nothing else escapes the loa
 and a message, never a traceback.
 
 The loading path is the one `rollout plan validate` and `rollout start` share:
-cli.plan_commands.read_plan_text -> domain.plan_yaml.parse_plan.
+rollouts.plans.read_plan_text -> domain.plan_yaml.parse_plan.
 """
 
 from __future__ import annotations
