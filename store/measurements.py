@@ -25,8 +25,8 @@ SELECT s.site_id FROM sites s
   JOIN LATERAL (SELECT e.type FROM events e
                  WHERE e.stream_id = s.stream_id
                    AND e.type IN ('StageMoveRequested', 'StageMoveApproved', 'StageMoveOverridden',
-                                  'StageMoveDeclined', 'StageEntered', 'SiteRegressed', 'RolloutCancelled',
-                                  'SiteCompleted')
+                                  'StageMoveDeclined', 'StageEntered', 'SiteRegressed',
+                                  'RolloutCancelled', 'SiteCompleted')
                  ORDER BY e.stream_version DESC LIMIT 1) last ON last.type = 'StageMoveRequested'
  WHERE s.initiative_id = $1 AND s.status = 'active'
 """
