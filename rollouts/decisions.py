@@ -100,14 +100,20 @@ def target_of(decision: Decision, stage: Stage | None, pending: Stage | None,
     return STAGE_ORDER[index]
 
 
-def request_for(decision: Decision, *, site_id: str, actor: Actor, to_stage: Stage,
-                reason: str) -> StageDecisionRequest:
-    """The Update's request; a decision that needs a reason and has none is refused here, naming
-    the field, before anything is sent."""
+def checked_reason(decision: Decision, reason: str) -> str:
+    """The reason, trimmed; a decision that needs one and has none is refused here, naming the
+    field, before anything is sent (the rules then hold it to at least 10 characters)."""
     reason = reason.strip()
     if decision in REASON_ASKED and not reason:
         raise ActionFailed("invalid", f"To {decision.replace('_', ' ')} a stage move, give a "
                            f"reason: {REASON_ASKED[decision]}.", "reason", reason)
+    return reason
+
+
+def request_for(decision: Decision, *, site_id: str, actor: Actor, to_stage: Stage,
+                reason: str) -> StageDecisionRequest:
+    """The Update's request, or an ActionFailed naming the field that cannot be sent."""
+    reason = checked_reason(decision, reason)
     try:
         return StageDecisionRequest(actor=actor, site_id=site_id, to_stage=to_stage,
                                     decision=WORKFLOW_DECISION[decision], reason=reason)

@@ -154,13 +154,20 @@ async def test_the_state_decides_stage_moves_through_the_api(world, api):
     assert f"approved by {person} (state_admin)" in moves[0] and APPROVE in moves[0]
 
 
-async def test_a_decision_gated_cohort_is_opened_with_a_reason(world, api, temporal_client):
-    initiative = f"gated-{uuid.uuid4().hex[:6]}"
+def gated_plan(initiative: str) -> dict:
+    """The small example in two cohorts, the second opened by a state decision (as JSON)."""
     data = plan_for(initiative).model_dump(mode="json")
     members = [s["id"] for s in data["sites"]]
     data["cohorts"] = [
         {"id": "c1", "name": "Cohort 1", "members": members[:2], "gate": {"kind": "immediate"}},
         {"id": "c2", "name": "Cohort 2", "members": members[2:], "gate": {"kind": "decision"}}]
+    return data
+
+
+async def test_a_decision_gated_cohort_is_opened_with_a_reason(world, api, temporal_client):
+    initiative = f"gated-{uuid.uuid4().hex[:6]}"
+    data = gated_plan(initiative)
+    members = [s["id"] for s in data["sites"]]
     launched = await api.http.post("/initiatives", headers=await api.headers(SA), json={
         "plan_yaml": json.dumps(data), "source": "gated.json"})
     assert launched.status_code == 201, launched.text

@@ -44,7 +44,8 @@ def test_the_walk_finds_the_command_tree():
     """The walk itself: groups and their commands, the operator commands among them."""
     found = {label(path) for path, _ in EVERYTHING}
     assert {"rollout plan validate", "rollout audit verify", "rollout up", "rollout start",
-            "rollout status", "rollout pause", "rollout resume", "rollout cancel"} <= found
+            "rollout status", "rollout pause", "rollout resume", "rollout cancel",
+            "rollout decisions", "rollout decide", "rollout cohorts", "rollout cohort open"} <= found
     assert len(COMMANDS) >= 15
 
 
