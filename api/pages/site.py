@@ -1,4 +1,6 @@
-"""A site's page: its stage and status, its open tasks, and its audit timeline.
+"""A site's page: its stage and status, its open tasks, its audit timeline, and for a state
+administrator the decisions about it (approve or decline a move waiting for the state, override a
+failed gate, send back; pause, resume, cancel: posted to api/pages/decisions.py).
 
 The status comes from the running workflow's query, or from the event store once the workflow
 has closed (rollouts/views.py, shared with the API). The timeline is the site's event
@@ -15,11 +17,12 @@ from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, district_of
 from api.pages.connections import pool_of
-from api.pages.urls import board_url, inbox_url
+from api.pages.urls import board_url, inbox_url, site_url
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from domain import events as ev
 from domain.actors import Role
+from domain.stages import STAGE_ORDER, Stage
 from audit.wording import names_in, stage_moves, summarize, when, who as who_did
 from rollouts.views import site_view
 from store import district_queries
@@ -54,24 +57,80 @@ AUDIT_ROLES = (*STATUS_ROLES, Role.AUDITOR)
 @router.get("/initiatives/{initiative_id}/sites/{site_id}")
 async def site_page(initiative_id: str, site_id: str, request: Request,
                     who: Principal = Depends(viewer)):
+    return await site_page_response(request, who, initiative_id, site_id)
+
+
+async def site_row(request: Request, who: Principal, initiative_id: str, site_id: str):
+    """The site's row for a page, or a 403/404 page (a coach, another district's site)."""
     if who.role not in AUDIT_ROLES:
         raise PageProblem(403, "Site pages are for district and state staff",
                           f"A {who.role.value} token cannot open a site's page; your coaching "
                           "tasks are in your inbox.")
-    pool = await pool_of(request)
-    row = await district_queries.site(pool, initiative_id, site_id, district_of(who))
+    row = await district_queries.site(await pool_of(request), initiative_id, site_id,
+                                      district_of(who))
     if row is None:
         raise PageProblem(404, "No such site",
                           f"There is no site '{site_id}' in initiative '{initiative_id}' that you "
                           "can see.")
-    view, notice = None, ""
-    if who.role in STATUS_ROLES:
-        view = await site_view(pool, row)
+    return row
+
+
+async def site_page_response(request: Request, who: Principal, initiative_id: str, site_id: str,
+                             *, failure: str = "", posted: dict | None = None, status: int = 200):
+    """The page; after a refused decision or control, with `failure` above the form it came
+    from and what was `posted` kept in it."""
+    row = await site_row(request, who, initiative_id, site_id)
+    pool = await pool_of(request)
+    view = await site_view(pool, row) if who.role in STATUS_ROLES else None
     events = [a.event for a in await stream_events(pool, ev.site_stream(initiative_id, site_id))]
     recorded = request.query_params.get("recorded", "")
     return render(request, "site.html", {
-        "row": row, "view": view, "notice": notice, "timeline": timeline(events),
+        "row": row, "view": view, "notice": "", "decided": decided_notice(request),
+        "timeline": timeline(events),
         "moves": stage_moves(events), "when": when, "who_did": who_did,
         "recorded": names_in(events).get(("task", recorded), recorded) if recorded else "",
         "inbox_url": inbox_url(),
-        "board_url": board_url(initiative_id) if who.role in STATUS_ROLES else ""}, who=who)
+        "board_url": board_url(initiative_id) if who.role in STATUS_ROLES else "",
+        "decide": decision_choices(view) if who.role is Role.STATE_ADMIN and view else None,
+        "failure": failure, "posted": posted or {},
+        "decide_url": site_url(initiative_id, site_id) + "/decision",
+        "control_url": site_url(initiative_id, site_id) + "/control"}, who=who, status=status)
+
+
+@dataclass(frozen=True)
+class DecisionChoices:
+    """What a state admin may decide about the site now (the rules still judge each)."""
+
+    pending: Stage | None
+    override_to: Stage | None
+    send_back_to: list[Stage]
+    controls: list[str]
+
+
+def decision_choices(view) -> DecisionChoices:
+    active = view.status == "active"
+    stage = view.stage
+    return DecisionChoices(
+        pending=view.pending_move if active else None,
+        override_to=stage.next if active and stage is not None and view.pending_move is None
+        else None,
+        send_back_to=[s for s in STAGE_ORDER if stage is not None and s.index < stage.index]
+        if active else [],
+        controls={"active": ["pause", "cancel"], "paused": ["resume", "cancel"]}.get(view.status, []))
+
+
+DONE = {"approve": "approved the move to", "decline": "declined the move to",
+        "override": "overrode the gate: the site moved to", "send_back": "sent the site back to",
+        "pause": "paused the rollout", "resume": "resumed the rollout",
+        "cancel": "cancelled the rollout"}
+
+
+def decided_notice(request: Request) -> str:
+    """The sentence confirming a decision or control just recorded (its redirect's query)."""
+    done, to = request.query_params.get("decided", ""), request.query_params.get("to", "")
+    if done not in DONE:
+        return ""
+    return f"Recorded: you {DONE[done]}" + (f" {to}" if to and done in STAGE_DECISIONS else "") + "."
+
+
+STAGE_DECISIONS = ("approve", "decline", "override", "send_back")

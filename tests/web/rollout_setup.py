@@ -9,7 +9,8 @@ browser) to do. PD sessions and coaching steps are never answered here.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -32,8 +33,14 @@ class Target:
     stage: Stage
     also: frozenset[str] = frozenset()
     """instruments to answer in the target stage too"""
+    done: Callable[[SiteStatus], bool] | None = None
+    """when the site is where it is wanted (default: in `stage` with only other tasks open)"""
+    answers: Mapping[str, Callable[[], object]] = field(default_factory=dict)
+    """instead of ANSWERS, for these instruments"""
 
     def reached(self, status: SiteStatus) -> bool:
+        if self.done is not None:
+            return self.done(status)
         if status.stage is not self.stage:
             return False
         asked = {t.instrument for t in status.open_tasks if t.kind == "submit_assessment"}
@@ -72,9 +79,10 @@ async def bring_sites(client: Client, plan: Plan, targets: dict[str, Target], *,
                     continue
                 if status.stage is target.stage and task.instrument not in target.also:
                     continue
+                answer = target.answers.get(task.instrument, ANSWERS[task.instrument])
                 request = SubmitAssessmentRequest(
                     actor=coordinator_of(districts[site_id]), site_id=site_id,
-                    assessment_id=f"{task.task_id}:setup", assessment=ANSWERS[task.instrument](),
+                    assessment_id=f"{task.task_id}:setup", assessment=answer(),
                     task_id=task.task_id)
                 try:
                     await handle.execute_update(SiteRolloutWorkflow.submit_assessment, request)

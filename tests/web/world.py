@@ -52,7 +52,8 @@ def open_task(world: dict, site_id: str, instrument: str) -> str:
 
 
 async def shared_world(postgres: str, temporal_address: str):
-    """Yield the world as a dict: plan, url, tokens (role name -> token), statuses, client."""
+    """Yield the world as a dict: plan, url, tokens (role name -> token), statuses, client, and
+    the worker's task queue, the database and Temporal's address (for a test's own rollout)."""
     pool, dsn = await fresh_database(postgres)
     client = await connect(temporal_address)
     queue = f"web-{uuid.uuid4().hex[:8]}"
@@ -69,6 +70,6 @@ async def shared_world(postgres: str, temporal_address: str):
                       for name, (role, district) in ROLES.items()}
             with ServedApp(app) as served:
                 yield dict(plan=plan, url=served.url, tokens=issued, statuses=statuses,
-                           client=client)
+                           client=client, queue=queue, dsn=dsn, address=temporal_address)
     finally:
         await pool.close()
