@@ -85,7 +85,7 @@ async def site_page_response(request: Request, who: Principal, initiative_id: st
     events = [a.event for a in await stream_events(pool, ev.site_stream(initiative_id, site_id))]
     recorded = request.query_params.get("recorded", "")
     return render(request, "site.html", {
-        "row": row, "view": view, "notice": "", "decided": decided_notice(request),
+        "row": row, "view": view, "decided": decided_notice(request),
         "timeline": timeline(events),
         "moves": stage_moves(events), "when": when, "who_did": who_did,
         "recorded": names_in(events).get(("task", recorded), recorded) if recorded else "",

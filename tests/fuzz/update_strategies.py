@@ -98,7 +98,7 @@ def site_payloads(draw, site: str, task_ids: list[str]) -> tuple[str, Any]:
     elif name == "decide_stage_move":
         shaped = st.fixed_dictionaries(
             {"actor": actor, "site_id": site_ids,
-             "decision": st.sampled_from(["approve", "override", "regress", "skip"]),
+             "decision": st.sampled_from(["approve", "override", "regress", "decline", "skip"]),
              "to_stage": st.sampled_from([s.value for s in Stage] + ["Graduation"])},
             optional={"reason": st.one_of(texts, st.text(min_size=10, max_size=60),
                                           st.text(min_size=1990, max_size=2010))})

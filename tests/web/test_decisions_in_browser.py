@@ -163,6 +163,8 @@ def test_a_state_admin_approves_declines_and_overrides_in_the_browser(world, dec
     assert "capacity assessment" in checks and "0%" in checks
     decide(browser, "override-form", OVERRIDE_REASON)
     wait_for(browser, "the override recorded", lambda b: b.find_elements(By.ID, "decided"))
+    assert browser.find_element(By.ID, "decided").text == \
+        "Recorded: you overrode the gate: the site moved to Full Implementation."
     assert browser.find_element(By.ID, "site-stage").text == FULL.value
     full_page_screenshot(browser, SCREENSHOTS / "site-after-override.png")
 
