@@ -41,14 +41,14 @@ from tests.faults.light_plan import light_plan
 from workflows.ids import initiative_workflow_id
 from workflows.initiative import InitiativeWorkflow
 
-pytestmark = [pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.postgres, pytest.mark.temporal, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLLOUT = str(Path(sys.executable).parent / "rollout")
 SITES = 5
 SPEEDUP = 21_600.0
-"""Six school hours a second: the light plan's five sites take about forty seconds, long enough to
-kill a worker twice mid-rollout, short enough to run ten times."""
+"""Six school hours a second: the light plan's five sites take 15 to 40 seconds here, long enough
+to kill a worker twice mid-rollout, short enough to run ten times."""
 FIRST_KILL_AT = (0.05, 0.35)
 """The first kill comes once this share of the rollout's stage moves is made (drawn per run)."""
 SECOND_KILL_AFTER_S = (0.3, 2.5)
