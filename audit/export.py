@@ -22,7 +22,7 @@ import asyncpg
 from domain import events as ev
 from domain.privacy import applied_min_cell, redact
 from audit.wording import min_cell, names_in, summarize
-from store.eventstore import EventStore
+from store.initiative_queries import plan_min_cells
 
 CSV_COLUMNS = ("stream_id", "version", "event_id", "type", "schema_version", "occurred_at",
                "actor_id", "actor_role", "actor_district", "summary", "payload")
@@ -72,17 +72,6 @@ async def min_cell_for(pool: asyncpg.Pool, initiative_ids: Iterable[str], asked:
     """The minimum cell size a read of these initiatives' events applies (`applied_min_cell`):
     each plan's as recorded at launch, `asked` only raising it."""
     return applied_min_cell(await plan_min_cells(pool, initiative_ids), asked)
-
-
-async def plan_min_cells(pool: asyncpg.Pool, initiative_ids: Iterable[str]) -> list[int | None]:
-    """Each initiative's plan minimum as its launch recorded it (None for a launch recorded
-    before the field existed); an initiative with no launch stored adds nothing."""
-    store, found = EventStore(pool), []
-    for initiative_id in sorted(set(initiative_ids)):
-        first = await store.read_stream(ev.initiative_stream(initiative_id), limit=1)
-        if first and first[0].type == "InitiativeLaunched":
-            found.append(first[0].payload.min_cell_size)
-    return found
 
 
 def initiatives_of(events: Iterable[ev.Event]) -> set[str]:
