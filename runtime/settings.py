@@ -40,6 +40,17 @@ class Settings(BaseModel):
     coaching cycles and groups one process serves (README, "Worker tuning")."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """PostgreSQL connections per process."""
+    smtp_host: str | None = None
+    """The mail server notifications are sent through; unset: notifications stay in the
+    application (runtime/mail.py)."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    """Login to the mail server (both or neither). The password is never logged."""
+    smtp_from: str = "rollouts@localhost"
+    """The sender of every notification; its domain also names the Message-IDs."""
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS before logging in (port 587 relays)."""
 
     @field_validator("log_level")
     @classmethod
@@ -57,10 +68,17 @@ class Settings(BaseModel):
                              "(mTLS needs both the client certificate and its key)")
         return self
 
+    @model_validator(mode="after")
+    def _smtp_login(self) -> "Settings":
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise ValueError("ROLLOUT_SMTP_USER and ROLLOUT_SMTP_PASSWORD go together (the mail "
+                             "server's login needs both)")
+        return self
+
     def __repr_args__(self):
         """Printable settings: the API key and the database password hidden."""
         for name, value in super().__repr_args__():
-            if name == "temporal_api_key" and value:
+            if name in ("temporal_api_key", "smtp_password") and value:
                 value = "***"
             elif name == "database_url" and value:
                 value = redact_dsn(value)
