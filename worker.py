@@ -34,7 +34,7 @@ from store import projections
 from store.db import DATABASE_TROUBLE, connect as connect_db
 from store.eventstore import EventStore
 from store.migrate import migrate
-from store.outbox import Channels, InAppFeed, dispatch_once
+from store.outbox import LEASE, Channels, InAppFeed, dispatch_once
 
 log = structlog.get_logger("worker")
 
@@ -58,7 +58,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
 
 
 async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0,
-                                 mail: MailServer | None = None) -> None:
+                                 mail: MailServer | None = None, lease: timedelta = LEASE) -> None:
     """Deliver the outbox to the in-app feed and, when a mail server is configured, by mail:
     retried with backoff by the outbox itself, each message sent once (store/outbox.py says how
     far that goes). A stop lets the round in hand finish, so the message being sent is recorded."""
@@ -67,7 +67,7 @@ async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every:
 
     async def deliver() -> None:
         try:
-            await dispatch_once(pool, channel, limit=200)
+            await dispatch_once(pool, channel, limit=200, lease=lease)
         except DATABASE_TROUBLE as problem:
             log.warning("outbox dispatch failed; will retry", error=str(problem))
         finally:
