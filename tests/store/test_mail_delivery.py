@@ -10,7 +10,11 @@ channel (runtime/mail.py), from notifications that domain-decided events put in 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -31,6 +35,8 @@ from tests.workflows.harness import fresh_database
 from worker import dispatch_notifications
 
 pytestmark = [pytest.mark.postgres]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 ADDRESSES = {"district:adams": "team@adams.example", "state-team": "sit@state.example",
              "coach:adams-elem": "coaches@adams.example"}
@@ -176,3 +182,72 @@ async def test_a_restart_between_the_servers_acceptance_and_the_record_sends_not
             await pool.close()
     assert notifications == arrived == total
     print(f"mail with a restart mid-send: {notifications} notifications, {arrived} mails arrived")
+
+
+DISPATCHER = """
+import asyncio, sys
+from datetime import timedelta
+from store.db import connect
+from runtime.mail import MailServer
+from worker import dispatch_notifications
+
+async def main(dsn, port, lease):
+    pool = await connect(dsn)
+    await dispatch_notifications(pool, asyncio.Event(), every=0.2,
+                                 mail=MailServer("127.0.0.1", int(port)),
+                                 lease=timedelta(seconds=float(lease)))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_a_dispatcher_killed_inside_the_send_leaves_one_recognisable_repeat(server, tmp_path):
+    """The one window SMTP leaves open (store/outbox.py): a dispatcher process is killed after
+    the server took a message and before it heard the reply. Another dispatcher takes over when
+    the lease ends: the messages the dead one never sent go once; the one it was sending goes
+    again, marked as a resend, with the same Message-ID, so the mailbox shows it once."""
+    pool, dsn = await fresh_database(server.dsn)
+    child: list[subprocess.Popen] = []
+
+    def kill_the_sender(number: int) -> None:
+        if number == 3:
+            child[0].send_signal(signal.SIGKILL)
+            child[0].wait()
+
+    with MailSink(tmp_path / "mail", on_arrival=kill_the_sender) as sink:
+        story = Story(pool, sink)
+        try:
+            for recipient, email in ADDRESSES.items():
+                await notification_addresses.set_address(pool, recipient, email, by="tests")
+            await story.append(story.batches)
+            child.append(subprocess.Popen(
+                [sys.executable, "-c", DISPATCHER, dsn, str(sink.port), str(LEASE.total_seconds())],
+                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+            await asyncio.to_thread(child[0].wait, 60)
+            assert child[0].returncode == -signal.SIGKILL
+            await story.begin()  # the surviving dispatcher (the addresses are set again: no change)
+            total = await story.all_sent(within=LEASE.total_seconds() + 60)
+            await story.end()
+            rows = await pool.fetch("SELECT notification_id FROM outbox WHERE stream_id = $1",
+                                    story.stream)
+        finally:
+            await story.end()
+            await pool.close()
+            if child and child[0].poll() is None:
+                child[0].kill()
+        got = arrivals(sink.folder)
+        box = mailbox(sink.folder)
+    copies = {}
+    for arrival in got:
+        copies.setdefault(arrival.notification_id, []).append(arrival)
+    repeated = {k: v for k, v in copies.items() if len(v) > 1}
+    assert set(copies) == {r["notification_id"] for r in rows} and len(rows) == total
+    assert len(repeated) == 1, f"only the message in flight repeats: {list(repeated)}"
+    (first, again), = repeated.values()
+    assert first.message_id == again.message_id
+    assert "X-Rollout-Resent" not in first.path.read_text()
+    assert "X-Rollout-Resent" in again.path.read_text()
+    assert len(box) == total and sorted(m.copies for m in box) == [1] * (total - 1) + [2]
+    print(f"mail with a dispatcher killed mid-send: {total} notifications, {len(got)} arrivals, "
+          f"1 recognisable repeat")
