@@ -99,6 +99,9 @@ def _start(stack, out: Console) -> RunningStack:
     with waiting("Starting the Temporal dev server and its Web UI..."):
         temporal = stack.start_temporal()
     out.print(f"✓ Temporal {temporal.address}, Web UI {temporal.ui_url}")
+    mail = stack.start_mail_sink()
+    out.print(f"✓ Mail sink {mail.address}: notification mail kept in {mail.folder} "
+              "(`rollout mail`)" if mail else "✓ Mail through ROLLOUT_SMTP_HOST")
     with waiting(f"Starting {o.workers} worker process(es)..."):
         pids = stack.start_workers()
     out.print(f"✓ Workers polling '{o.task_queue}': pids {', '.join(map(str, pids))}")

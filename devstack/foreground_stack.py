@@ -32,6 +32,7 @@ from temporalio.service import RPCError
 
 from devstack.children import last_line, spawn, stop_all
 from devstack.local_stack import ROOT, local_database, local_temporal
+from devstack.mail_sink import MailSink
 from devstack.postgres import PostgresError
 from devstack.supervision import Happening, StateLost, Supervisor, process_state
 from devstack.temporal import LocalTemporal, TemporalError
@@ -105,6 +106,7 @@ class ForegroundStack:
     temporal: LocalTemporal | None = None
     workers: list[Child] = field(default_factory=list)
     api: Child | None = None
+    mail: MailSink | None = None
     _exit: ExitStack = field(default_factory=ExitStack)
     _supervisor: Supervisor | None = None
 
@@ -209,12 +211,20 @@ class ForegroundStack:
             time.sleep(0.3)
         return url
 
+    def start_mail_sink(self) -> MailSink | None:
+        """A local mail sink under <data dir>/mail for the workers' notification mail (`rollout
+        mail` reads it), unless ROLLOUT_SMTP_HOST names a real mail server."""
+        if os.environ.get("ROLLOUT_SMTP_HOST", "").strip():
+            return None
+        self.mail = self._exit.enter_context(MailSink(self.options.data_dir / "mail"))
+        return self.mail
+
     def child_env(self) -> dict[str, str]:
         o = self.options
         return {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": self.temporal.address,
                 "ROLLOUT_TEMPORAL_NAMESPACE": o.namespace, "ROLLOUT_TASK_QUEUE": o.task_queue,
                 "ROLLOUT_DATABASE_URL": self.database_url, "ROLLOUT_LOG_LEVEL": o.log_level,
-                "PYTHONUNBUFFERED": "1"}
+                "PYTHONUNBUFFERED": "1", **(self.mail.env() if self.mail else {})}
 
     # --- running and stopping ---------------------------------------------------------------
 
