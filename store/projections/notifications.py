@@ -14,7 +14,8 @@ import asyncpg
 from store.projections.registry import Recorded, on
 
 STATE_TEAM_RECIPIENT = "state-team"
-DISTRICT_PREFIX, COACH_PREFIX = "district:", "coach:"
+DISTRICT_PREFIX = "district:"
+COACH_PREFIX = "coach:"
 
 
 def district_team(district_id: str) -> str:
