@@ -124,14 +124,15 @@ async def account(pool: asyncpg.Pool, streams: set[str], initiative_id: str | No
     for cohort in await cohort_starts(pool, initiative_id):
         if cohort.enrolled == cohort.site_count:
             continue
-        said = Finding(cohort.stream_id, cohort.version,
-                       f"cohort {cohort.cohort_id} started {cohort.site_count} site(s) but the "
-                       f"store holds the stream of {cohort.enrolled} enrolled in it")
-        young = now - cohort.recorded_at < ENROLMENT_GRACE and cohort.enrolled < cohort.site_count
-        (notes if young else findings).append(
-            Finding(said.stream_id, said.version, said.problem + " (still enrolling)") if young
-            else Finding(said.stream_id, said.version, said.problem + ": a site's stream is "
-                         "gone" if cohort.enrolled < cohort.site_count else said.problem))
+        problem = (f"cohort {cohort.cohort_id} started {cohort.site_count} site(s) but the store "
+                   f"holds the stream of {cohort.enrolled} enrolled in it")
+        if cohort.enrolled > cohort.site_count:
+            findings.append(Finding(cohort.stream_id, cohort.version, problem))
+        elif now - cohort.recorded_at < ENROLMENT_GRACE:
+            notes.append(Finding(cohort.stream_id, cohort.version, problem + " (still enrolling)"))
+        else:
+            findings.append(Finding(cohort.stream_id, cohort.version,
+                                    problem + ": a site's stream is gone"))
     for stream_id in await boarded_sites(pool, initiative_id):
         if stream_id not in streams:
             findings.append(Finding(stream_id, 1, "the site is on the board (sites projection) "
@@ -174,9 +175,12 @@ async def decided_events(client: Client, workflow_id: str) -> Decided:
     while True:
         handle = client.get_workflow_handle(workflow_id, run_id=run_id)
         history = await handle.fetch_history()
-        running, pending = await _pending_recordings(handle) if latest else (False, {})
         decided.children |= _started_children(history.events)
-        for batch, result, outcome, activity_id in _recorded_batches(client, history.events):
+        batches = list(_recorded_batches(client, history.events))
+        running, pending = False, {}
+        if latest and any(result is None and outcome is None for _, result, outcome, _ in batches):
+            running, pending = await _pending_recordings(handle)
+        for batch, result, outcome, activity_id in batches:
             if result is not None:
                 for event in result.adopted or batch.events:
                     decided.settled.setdefault(batch.stream_id, {})[event.sequence] = event
@@ -366,8 +370,7 @@ async def against_histories(client: Client, pool: asyncpg.Pool, counts: dict[str
     result.not_cross_checked = []
     waiting, seen = set(by_writer) | (listed or set()), set()
     while waiting:
-        workflow_id = min(waiting)
-        waiting.discard(workflow_id)
+        workflow_id = waiting.pop()
         seen.add(workflow_id)
         try:
             decided = await decided_events(client, workflow_id)
@@ -394,6 +397,7 @@ async def against_histories(client: Client, pool: asyncpg.Pool, counts: dict[str
             result.findings += found
             result.notes += notes
             result.cross_checked += 1
+    result.not_cross_checked.sort()
 
 
 async def verify_store(pool: asyncpg.Pool, initiative_id: str | None = None,
