@@ -151,8 +151,7 @@ class LocalPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self.credentials_file.unlink(missing_ok=True)
             self._initdb()
-        trusting = not self.credentials_file.exists()
-        """A cluster initialised before passwords: converted once it runs."""
+        trusting = not self.credentials_file.exists()  # initialised before passwords: convert it
         if not trusting:
             self.passwords = json.loads(self.credentials_file.read_text())
             self._write_hba()
@@ -255,7 +254,12 @@ class LocalPostgres:
             finally:
                 await conn.close()
 
-        run_sync(set_superuser_password())
+        try:
+            run_sync(set_superuser_password())
+        except asyncpg.InvalidAuthorizationSpecificationError as refused:
+            raise PostgresError(f"the cluster under {self.data_dir} asks for passwords but "
+                                f"{CREDENTIALS} is gone ({refused}); restore the file, or move the "
+                                "directory aside to start afresh") from None
         self._save_passwords(passwords)
         self._write_hba()
         self._server(["pg_ctl", "-D", str(self.data_dir), "reload"], what="reload")
