@@ -32,6 +32,9 @@ TABLES: dict[str, str] = {
     "outbox": "SELECT, INSERT, UPDATE, TRUNCATE",
     "outbox_kept_delivery": "SELECT, INSERT, UPDATE, DELETE",
     "notification_feed": "SELECT, INSERT",
+    # people's own read marks and team mail addresses: kept across rebuilds, not from events
+    "notification_reads": "SELECT, INSERT",
+    "notification_addresses": "SELECT, INSERT, UPDATE (email, updated_at, updated_by), DELETE",
     # PD bookings, API tokens (revoked, never deleted) and the API's request log
     "pd_bookings": "SELECT, INSERT",
     "api_tokens": "SELECT, INSERT, UPDATE (revoked_at)",
