@@ -42,7 +42,7 @@ from temporalio.client import (
     Client, WorkflowExecutionStatus, WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from runtime.watchdog import RESET_LOGGED, STUCK_LOGGED
 from simulation.districts import SimulatedDistricts
@@ -151,10 +151,21 @@ class CountingDistricts(SimulatedDistricts):
             except WorkflowUpdateFailedError:
                 return False  # refused: the site finished meanwhile
             except (WorkflowUpdateRPCTimeoutOrCancelledError, *FAULTS):
-                pass  # a dead worker or a busy server: the same Update again
+                pass  # a dead worker or a busy server: the same Update again, if still needed
             finally:
                 self.in_flight -= 1
             await asyncio.sleep(1.0)
+            if not await _running(handle):
+                return False  # closed: an answer lost to a kill had landed and the site finished
+
+
+
+async def _running(handle) -> bool:
+    """Whether the workflow (its current run) is still running; True when Temporal cannot say."""
+    try:
+        return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    except RPCError as problem:
+        return problem.status != RPCStatusCode.NOT_FOUND
 
 
 class Workers:
@@ -218,6 +229,7 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
     kills: list[str] = []
     in_flight_at_kills: list[int] = []
     bursts: list[asyncio.Task] = []
+    unanswered: set[asyncio.Task] = set()
     started = time.monotonic()
     monkey = None
 
@@ -236,8 +248,10 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
         paused = rng.sample(active, min(len(active), rng.randint(*STATE_PAUSES)))
         if None not in sim.pausing and rng.random() < WHOLE_PAUSE_CHANCE:
             paused.append(None)
-        bursts.extend(asyncio.create_task(answer(site_id)) for site_id in chosen)
-        bursts.extend(asyncio.create_task(sim.pause_then_resume(site_id, rng.uniform(*HOLD_S)))
+        bursts.extend(asyncio.create_task(answer(site_id), name=f"answer {site_id}")
+                      for site_id in chosen)
+        bursts.extend(asyncio.create_task(sim.pause_then_resume(site_id, rng.uniform(*HOLD_S)),
+                                          name=f"pause and resume {site_id or 'the initiative'}")
                       for site_id in paused)
         on_its_way = time.monotonic() + 2.0
         while sim.in_flight == 0 and time.monotonic() < on_its_way:
@@ -269,14 +283,14 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
                               options=InitiativeOptions(speedup=SPEEDUP))
         monkey = asyncio.create_task(rounds())
         await drive(handle, sim, within_s=DRIVE_WITHIN_S, stalled_s=STALLED_S, progress=progress,
-                    until=lambda _: _reported_stuck(log, stuck_reports))
+                    until=lambda _: _reported_stuck(log, stuck_reports) or _failed(monkey))
         rolled_s = time.monotonic() - started
-        if monkey.done() and not monkey.cancelled() and monkey.exception() is not None:
+        if _failed(monkey):
             raise monkey.exception()
         monkey.cancel()
         await asyncio.gather(monkey, return_exceptions=True)
         if all_finished(progress.last):  # the bursts' last Updates meet finished sites
-            await asyncio.wait_for(asyncio.gather(*bursts, return_exceptions=True), timeout=120)
+            _, unanswered = await asyncio.wait(bursts, timeout=120)
     finally:
         if monkey is not None:
             monkey.cancel()
@@ -311,6 +325,7 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
             events_stored=ledger.events_stored, events_decided=ledger.events_decided,
             events_lost=ledger.events_lost, events_duplicated=ledger.events_duplicated,
             events_altered=ledger.events_altered, chains_broken=ledger.chains_broken)
+    figures["unanswered_after_the_rollout"] = sorted(t.get_name() for t in unanswered)
     figures["kill_log"] = kills
     record("cold updates", **figures)
 
@@ -327,6 +342,8 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
         f"seed {seed}: the workers' log reports {len(log_nondeterminism)} nondeterminism lines, "
         f"{resets} watchdog resets, {stuck} stuck workflows: "
         + "\n".join([*log_nondeterminism[:5], *_lines_with(text, (RESET_LOGGED, STUCK_LOGGED))[:5]]))
+    assert not unanswered, (f"seed {seed}: 2 minutes after the last site finished, these Updates "
+                            f"still had no answer: {sorted(t.get_name() for t in unanswered)}")
     assert set(exit_codes) == {0}, (exit_codes, workers.slots[-1].log_tail())
     assert len(kills) == ROUNDS, f"seed {seed}: only {len(kills)} kills before the rollout ended: {kills}"
     assert sum(in_flight_at_kills) > 0, f"seed {seed}: no Update was in flight at any kill: {kills}"
@@ -350,6 +367,11 @@ async def _update_folds(client: Client, workflow_ids: list[str], small_cache_pid
                 pid = completed.identity.partition("@")[0]
                 found.append((fold, pid.isdigit() and int(pid) in small_cache_pids))
     return found
+
+
+def _failed(task: asyncio.Task | None) -> bool:
+    return task is not None and task.done() and not task.cancelled() and \
+        task.exception() is not None
 
 
 def _reported_stuck(log: Path, found: list[str]) -> bool:
