@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import (
     Client, WorkflowExecutionStatus, WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -96,6 +96,7 @@ SLOTS = ({}, SMALL_CACHE)
 STARTED_LOGGED = "worker started"
 DRIVE_WITHIN_S = 480
 STALLED_S = 150
+CLOSE_WITHIN_S = 120
 
 
 class CountingDistricts(SimulatedDistricts):
@@ -230,6 +231,7 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
     in_flight_at_kills: list[int] = []
     bursts: list[asyncio.Task] = []
     unanswered: set[asyncio.Task] = set()
+    still_open: list[str] = []
     started = time.monotonic()
     monkey = None
 
@@ -289,8 +291,12 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
             raise monkey.exception()
         monkey.cancel()
         await asyncio.gather(monkey, return_exceptions=True)
+        workflow_ids = await _initiative_workflow_ids(client, pool, initiative_id, plan)
         if all_finished(progress.last):  # the bursts' last Updates meet finished sites
             _, unanswered = await asyncio.wait(bursts, timeout=120)
+            # The board shows a site completed once SiteCompleted is recorded; its workflow closes
+            # a few tasks later, which need a worker.
+            still_open = await _still_running(client, workflow_ids["all"], within_s=CLOSE_WITHIN_S)
     finally:
         if monkey is not None:
             monkey.cancel()
@@ -298,11 +304,11 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
             task.cancel()
         exit_codes = workers.stop()
 
-    finished = progress.last is not None and all_finished(progress.last)
-    workflow_ids = await _initiative_workflow_ids(client, pool, initiative_id, plan)
+    finished = progress.last is not None and all_finished(progress.last) and not still_open
     counts = await nondeterminism_counts(client, workflow_ids["all"])
     nde = sum(counts.values())
-    folds = await _update_folds(client, workflow_ids["all"], workers.small_cache_pids)
+    folds, task_failures = await _scan_histories(client, workflow_ids["all"],
+                                                 workers.small_cache_pids)
     text = log.read_text(errors="replace")
     log_nondeterminism = [line for line in text.splitlines() if "Nondeterminism" in line]
     resets, stuck = text.count(RESET_LOGGED), text.count(STUCK_LOGGED)
@@ -317,6 +323,7 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
         folds_on_the_small_cache=sum(small for _, small in folds),
         folds_by_workflow=dict(Counter(f.workflow_id.split(":")[0] for f, _ in folds)),
         nondeterminism_failures=nde, nondeterminism_log_lines=len(log_nondeterminism),
+        workflow_task_failures=dict(task_failures),
         watchdog_resets=resets, watchdog_stuck_reports=stuck,
         sites_completed=progress.completed(), workflows_checked=len(workflow_ids["all"]),
         coaching_cycles=len(workflow_ids["cycles"]), rollout_s=round(rolled_s))
@@ -332,8 +339,11 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
     assert finished, (
         f"seed {seed}: {progress.completed()} of {SITES} sites completed after {len(kills)} kills "
         f"({progress.summary()}); watchdog: {stuck_reports or 'nothing reported'}; nondeterminism: "
-        f"{await describe_nondeterminism(client, workflow_ids['all'])}\n"
-        + await _describe_unfinished(client, initiative_id, plan))
+        f"{await describe_nondeterminism(client, workflow_ids['all'])}; workflow task failures: "
+        f"{dict(task_failures) or 'none'}\n"
+        + (f"{len(still_open)} workflows still running {CLOSE_WITHIN_S} s after the board showed "
+           f"every site finished:\n" + await _last_events_of(client, still_open[:8])
+           if still_open else await _describe_unfinished(client, initiative_id, plan)))
     assert nde == 0, (
         f"seed {seed}: {nde} nondeterministic workflow tasks after {len(kills)} kills:\n"
         f"{await describe_nondeterminism(client, workflow_ids['all'])}\n"
@@ -352,12 +362,13 @@ async def test_updates_in_flight_on_cold_workers_never_replay_differently(
             ledger.events_altered, ledger.chains_broken) == (SITES, 0, 0, 0, 0)
 
 
-async def _update_folds(client: Client, workflow_ids: list[str], small_cache_pids: set[int]
-                        ) -> list[tuple[UpdateFold, bool]]:
-    """Where the trigger of #1591 formed (`update_folds_in`), over every run of each workflow, and
-    whether the Update's task ran on a small-cache worker (most likely without the run cached;
-    `UpdateFold.new_worker` tells where it certainly had not)."""
-    found = []
+async def _scan_histories(client: Client, workflow_ids: list[str], small_cache_pids: set[int]
+                          ) -> tuple[list[tuple[UpdateFold, bool]], Counter]:
+    """Over every run of each workflow: where the trigger of #1591 formed (`update_folds_in`),
+    with whether the Update's task ran on a small-cache worker (most likely without the run
+    cached; `UpdateFold.new_worker` tells where it certainly had not); and the workflow tasks
+    that failed, by cause."""
+    folds, failures = [], Counter()
     for workflow_id in workflow_ids:
         for run_id in await run_ids(client, workflow_id):
             history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
@@ -365,8 +376,24 @@ async def _update_folds(client: Client, workflow_ids: list[str], small_cache_pid
             for fold in update_folds_in(history):
                 completed = by_id[fold.update_event_id - 1].workflow_task_completed_event_attributes
                 pid = completed.identity.partition("@")[0]
-                found.append((fold, pid.isdigit() and int(pid) in small_cache_pids))
-    return found
+                folds.append((fold, pid.isdigit() and int(pid) in small_cache_pids))
+            for event in history.events:
+                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                    failed = event.workflow_task_failed_event_attributes
+                    failures[WorkflowTaskFailedCause.Name(failed.cause).removeprefix(
+                        "WORKFLOW_TASK_FAILED_CAUSE_")] += 1
+    return folds, failures
+
+
+async def _still_running(client: Client, workflow_ids: list[str], within_s: float) -> list[str]:
+    """The workflows (of those given) still running after `within_s` seconds."""
+    deadline = time.monotonic() + within_s
+    running = list(workflow_ids)
+    while True:
+        running = [w for w in running if await _running(client.get_workflow_handle(w))]
+        if not running or time.monotonic() > deadline:
+            return running
+        await asyncio.sleep(2.0)
 
 
 def _failed(task: asyncio.Task | None) -> bool:
