@@ -18,14 +18,15 @@ from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
 from api.routes import (
-    audit, board, cohorts, controls, decisions, health, initiatives, launches, sites, tasks, tokens,
+    audit, board, cohorts, controls, decisions, health, initiatives, launches, notifications, sites,
+    tasks, tokens,
 )
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,
-           board.router, audit.router, decisions.router, cohorts.router, launches.router,
-           controls.router)
+           board.router, audit.router, notifications.router, decisions.router, cohorts.router,
+           launches.router, controls.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`

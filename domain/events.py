@@ -66,6 +66,9 @@ class InitiativeLaunchedPayload(_Payload):
     school_clock: SchoolClock | None = Field(
         default=None, description="how real time maps to the plan's school time (recorded since "
         "the main-loop shape of the initiative workflow; None before)")
+    min_cell_size: int | None = Field(
+        default=None, description="the plan's privacy.min_cell_size, so audit reads suppress counts "
+        "of people below it (recorded since issue 18; None before: the default applies)")
 
 
 class CohortStartedPayload(_Payload):

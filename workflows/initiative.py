@@ -369,5 +369,6 @@ def _launch_payload(plan: Plan, clock: SchoolClock | None = None) -> InitiativeL
         practice=plan.initiative.practice.name, ssip_phase=plan.initiative.ssip.phase,
         simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
         cohort_ids=[c.id for c in plan.cohorts],
-        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock)
+        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock,
+        min_cell_size=plan.privacy.min_cell_size)
 

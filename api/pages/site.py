@@ -23,7 +23,8 @@ from api.pages.session import viewer
 from domain import events as ev
 from domain.actors import Role
 from domain.stages import STAGE_ORDER, Stage
-from audit.wording import names_in, stage_moves, summarize, when, who as who_did
+from audit.export import min_cell_for
+from audit.wording import min_cell, names_in, stage_moves, summarize, when, who as who_did
 from rollouts.views import site_view
 from store import district_queries
 from store.audit_queries import stream_events
@@ -83,6 +84,7 @@ async def site_page_response(request: Request, who: Principal, initiative_id: st
     pool = await pool_of(request)
     view = await site_view(pool, row) if who.role in STATUS_ROLES else None
     events = [a.event for a in await stream_events(pool, ev.site_stream(initiative_id, site_id))]
+    min_cell.set(await min_cell_for(pool, [initiative_id]))  # the plan's, as the API's audit
     recorded = request.query_params.get("recorded", "")
     return render(request, "site.html", {
         "row": row, "view": view, "decided": decided_notice(request),
