@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.api.conftest import (  # noqa: F401 (fixtures: the API over real PostgreSQL and Temporal)
-    api, api_database, api_worker, temporal_client, world,
+    api, api_database, api_queue, api_worker, temporal_client, world,
 )
 from tests.fuzz.counts import summary_lines
 
