@@ -17,6 +17,7 @@ from api.limits import BodyLimit
 from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
+from instrument_library import DefinitionsError
 from api.routes import audit, board, health, initiatives, sites, tasks, tokens
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
@@ -39,7 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ValueError as problem:
             raise SystemExit(f"Invalid ROLLOUT_* settings: {problem}") from None
     configure_logging(settings.log_level)
-    resources = Resources(settings)
+    try:
+        resources = Resources(settings)
+    except DefinitionsError as problem:
+        raise SystemExit(f"Cannot read the instrument definitions in ROLLOUT_INSTRUMENTS_DIR:\n"
+                         f"{problem}") from None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
