@@ -18,12 +18,12 @@ from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
 from instrument_library import DefinitionsError
-from api.routes import audit, board, health, initiatives, sites, tasks, tokens
+from api.routes import audit, board, health, imports, initiatives, sites, tasks, tokens
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,
-           board.router, audit.router)
+           board.router, audit.router, imports.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`
