@@ -89,7 +89,8 @@ def defined_text(answers: DefinedAssessment, s) -> str:
         total = (f"mean rating {s.mean_rating:g} of 5" if s.rule == "mean"
                  else f"{s.percent:g}% of points")
         labels = {g.id: g.label for g in key.groups}
-        parts = ", ".join(f"{labels.get(g, g)} {v:g}{unit}" for g, v in s.parts.items())
+        parts = ", ".join(f"{g.label} {s.parts[g.id]:g}{unit}" for g in key.groups
+                          if g.id in s.parts)  # the definition's order (a stored map is sorted)
         text = f"{key.ref}: {total}" + (f" ({parts})" if parts and len(key.groups) > 1 else "")
         if s.unanswered:
             text += f"; not run: {', '.join(labels.get(g, g) for g in s.unanswered)}"
