@@ -87,7 +87,8 @@ def defined_text(answers: DefinedAssessment, s) -> str:
     else:
         unit = "" if s.rule == "mean" else "%"
         total = (f"mean rating {s.mean_rating:g} of 5" if s.rule == "mean"
-                 else f"{s.percent:g}% of points")
+                 else f"{s.points} of {s.possible_points} items in place ({s.percent:g}%)"
+                 if key.scale == "yes-no" else f"{s.percent:g}% of points")
         labels = {g.id: g.label for g in key.groups}
         parts = ", ".join(f"{g.label} {s.parts[g.id]:g}{unit}" for g in key.groups
                           if g.id in s.parts)  # the definition's order (a stored map is sorted)
