@@ -17,13 +17,15 @@ from api.limits import BodyLimit
 from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
+from api.routes import (
+    audit, board, health, imports, initiatives, notifications, sites, tasks, tokens,
+)
 from instrument_library import DefinitionsError
-from api.routes import audit, board, health, imports, initiatives, sites, tasks, tokens
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,
-           board.router, audit.router, imports.router)
+           board.router, audit.router, imports.router, notifications.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`

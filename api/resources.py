@@ -20,7 +20,7 @@ from instrument_library import load_catalogue
 from runtime.settings import Settings
 from runtime.temporal import connect, connection_options
 from store.db import connect as connect_db
-from store.migrate import migrate
+from store.migrate import MigrationsPending, migrate
 
 CONNECT_TIMEOUT = 10.0
 TEMPORAL_RETRIES = RetryConfig(max_elapsed_time_millis=3000, max_retries=4)
@@ -74,6 +74,9 @@ class Resources:
             pool = await asyncio.wait_for(connect_db(url, min_size=1, max_size=10), CONNECT_TIMEOUT)
             await migrate(pool)
             return pool
+        except MigrationsPending as pending:
+            await pool.close()
+            raise Unavailable(f"The event store is not ready: {_first_line(pending)}") from None
         except (*DATABASE_DOWN, asyncio.TimeoutError, asyncpg.PostgresError) as problem:
             if pool is not None:
                 await pool.close()
