@@ -16,7 +16,9 @@ from rich.text import Text
 
 from domain.plan import PlanSummary
 from domain.plan_yaml import PlanIssue
-from rollouts.plans import PlanCheck, PlanFileError, check_plan, issue_line, read_plan_text
+from rollouts.plans import (
+    PlanCheck, PlanFileError, check_plan, issue_line, load_instruments, read_plan_text,
+)
 
 INVALID = 2
 
@@ -27,14 +29,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(plan_app, name="plan")
 
 
+INSTRUMENTS_OPTION = typer.Option(
+    None, "--instruments", envvar="ROLLOUT_INSTRUMENTS_DIR", metavar="DIR",
+    help="A folder of the state's own instrument definitions (YAML), used in place of the "
+         "product's with the same id and version.")
+
+
 @plan_app.command("validate")
 def validate(
     file: Path = typer.Argument(..., help="The plan YAML file."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of tables."),
+    instruments: Path | None = INSTRUMENTS_OPTION,
 ) -> None:
-    """Validate a plan: print its summary, or every problem with its line, path and value."""
+    """Validate a plan: print its summary, or every problem with its line, path and value
+    (instruments, versions, subscales, tiers and thresholds checked against the definitions)."""
     out = Console(soft_wrap=True, highlight=False)
     try:
+        catalogue = load_instruments(instruments)
         text = read_plan_text(file)
     except PlanFileError as failure:
         if as_json:
@@ -43,7 +54,7 @@ def validate(
         else:
             Console(stderr=True, soft_wrap=True, highlight=False).print(Text(str(failure)))
         raise typer.Exit(INVALID) from None
-    _, check = check_plan(text, str(file))
+    _, check = check_plan(text, str(file), catalogue)
     if as_json:
         _echo_json(check)
     elif check.valid:

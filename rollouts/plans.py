@@ -15,8 +15,10 @@ from pydantic import BaseModel
 from temporalio.client import Client
 
 from domain.actors import Actor
+from domain.instrument_definitions import Catalogue
 from domain.plan import Plan, PlanSummary
 from domain.plan_yaml import PlanError, PlanIssue, parse_plan
+from instrument_library import DefinitionsError, load_catalogue
 from rollouts import operations as ops
 from store.initiative_queries import initiative_recorded
 
@@ -42,6 +44,21 @@ def read_plan_text(file: Path) -> str:
     raise PlanFileError(f"Cannot read plan file '{file}': {reason}.")
 
 
+def load_instruments(folder: Path | None = None) -> Catalogue:
+    """The instrument definitions plans are checked against: the product's, with a state's
+    folder's in their place (`PlanFileError` when the folder cannot be read)."""
+    try:
+        return load_catalogue(folder)
+    except DefinitionsError as failure:
+        raise PlanFileError("Cannot read the instrument definitions:\n" + str(failure)) from None
+
+
+def read_plan(file: Path, instruments: Path | None = None) -> Plan:
+    """The plan in the file, checked against the instrument definitions: `PlanFileError` when the
+    file or the folder cannot be read, `PlanError` naming every problem of the plan."""
+    return parse_plan(read_plan_text(file), source=str(file), instruments=load_instruments(instruments))
+
+
 class PlanCheck(BaseModel):
     """A plan's verdict: `rollout plan validate --json` prints it, the API answers it."""
 
@@ -61,10 +78,12 @@ class PlanCheck(BaseModel):
         return result
 
 
-def check_plan(text: str, source: str) -> tuple[Plan | None, PlanCheck]:
-    """The plan and its verdict; (None, the problems) when it is not valid."""
+def check_plan(text: str, source: str,
+               instruments: Catalogue | None = None) -> tuple[Plan | None, PlanCheck]:
+    """The plan and its verdict; (None, the problems) when it is not valid. With `instruments`
+    the plan's instrument references are checked against them, as `rollout plan validate` does."""
     try:
-        plan = parse_plan(text, source=source)
+        plan = parse_plan(text, source=source, instruments=instruments)
     except PlanError as failure:
         return None, PlanCheck(valid=False, problem=failure.message, errors=failure.errors)
     return plan, PlanCheck(valid=True, summary=plan.summary())

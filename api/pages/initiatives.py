@@ -78,7 +78,7 @@ async def check_or_start(request: Request, who: Principal = Depends(viewer)):
     if not text.strip():
         return await _initiatives(request, who, failure="Choose a plan file or paste the plan's "
                                   "YAML.", posted=kept, status=422)
-    plan, check = plans.check_plan(text, source)
+    plan, check = plans.check_plan(text, source, request.app.state.resources.instruments)
     kept["plan_yaml"] = text
     if plan is None or form.get("action") != "start":
         return await _initiatives(request, who, check=check, posted=kept,

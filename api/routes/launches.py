@@ -19,10 +19,11 @@ router = APIRouter(tags=["initiatives"])
 
 @router.post("/plans/check", response_model=PlanCheck,
              responses=responses(400, 401, 403, 413, 422, 503))
-async def check_plan(who: StateAdmin, body: PlanText) -> PlanCheck:
+async def check_plan(request: Request, who: StateAdmin, body: PlanText) -> PlanCheck:
     """Validate a plan without starting anything: `valid` with its summary, or every problem
-    with its line, field path and value, as `rollout plan validate --json` prints them."""
-    _, verdict = plans.check_plan(body.plan_yaml, body.source)
+    with its line, field path and value, as `rollout plan validate --json` prints them (against
+    the instrument definitions the API was started with)."""
+    _, verdict = plans.check_plan(body.plan_yaml, body.source, resources(request).instruments)
     return verdict
 
 
@@ -32,7 +33,7 @@ async def launch(request: Request, who: StateAdmin, body: Launch) -> ops.Launche
     """Validate the plan and launch its initiative, recorded as launched by you. An invalid plan
     is a 422 listing each problem as `rollout plan validate` words it; an id already started
     (running, or held by the event store) is a 409."""
-    plan, verdict = plans.check_plan(body.plan_yaml, body.source)
+    plan, verdict = plans.check_plan(body.plan_yaml, body.source, resources(request).instruments)
     if plan is None:
         raise Invalid(f"{verdict.problem}: " + "; ".join(
             plans.issue_line(i) for i in verdict.errors[:3]) + (
