@@ -246,6 +246,16 @@ async def test_a_plan_is_checked_and_launched_as_the_cli_does(api, tmp_path):
     assert (await api.http.post("/plans/check", json={"plan_yaml": text},
                                 headers=await api.headers(DC, DISTRICT_A))).status_code == 403
 
+    # Against the instrument definitions too, as the CLI checks it: an instrument nobody defines.
+    unknown = text.replace("pd:\n  trainers:",
+                           "instruments:\n  fidelity: {id: tfx, version: '2.1'}\npd:\n  trainers:", 1)
+    file.write_text(unknown)
+    cli = CliRunner().invoke(cli_app, ["plan", "validate", str(file), "--json"])
+    checked = await api.http.post("/plans/check", headers=await api.headers(SA),
+                                  json={"plan_yaml": unknown, "source": str(file)})
+    assert cli.exit_code == 2 and checked.json()["errors"] == json.loads(cli.output)["errors"]
+    assert [e["path"] for e in checked.json()["errors"]] == ["instruments.fidelity.id"]
+
     initiative = f"launched-{uuid.uuid4().hex[:6]}"
     body = {"plan_yaml": text, "initiative_id": initiative}
     first = await api.http.post("/initiatives", json=body, headers=await api.headers(SA))
