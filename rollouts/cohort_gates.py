@@ -149,9 +149,12 @@ def opening_request(cohort_id: str, actor: Actor, reason: str) -> CohortDecision
 
 
 async def open_cohort(client: Client, initiative_id: str, cohort_id: str, *, actor: Actor,
-                      reason: str) -> CohortOpened:
+                      reason: str, pool: asyncpg.Pool | None = None) -> CohortOpened:
     """Open a decision-gated cohort; the workflow's validator refuses any other (a gate that
-    needs no decision, a cohort already started, someone who is not a state admin)."""
+    needs no decision, a cohort already started, someone who is not a state admin). With `pool`,
+    a started cohort is returned once its CohortStarted event is in the store (what a page reads
+    next): the workflow answers as soon as its state holds the start, before the recording
+    activity has finished."""
     request = opening_request(cohort_id, actor, reason)
     handle = client.get_workflow_handle(initiative_workflow_id(initiative_id))
     try:
@@ -176,5 +179,18 @@ async def open_cohort(client: Client, initiative_id: str, cohort_id: str, *, act
         raise refused_action(refused) from None
     except (asyncio.TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         started = False
+    if started and pool is not None:
+        await _recorded_start(pool, initiative_id, cohort_id)
     return CohortOpened(initiative_id=initiative_id, cohort_id=cohort_id, opened_by=actor.id,
                         reason=request.note, started=started)
+
+
+async def _recorded_start(pool: asyncpg.Pool, initiative_id: str, cohort_id: str) -> None:
+    """Wait (at most OPENING_WAIT) until the store holds the cohort's CohortStarted event."""
+    store = EventStore(pool)
+    deadline = asyncio.get_running_loop().time() + OPENING_WAIT
+    while asyncio.get_running_loop().time() < deadline:
+        events = await store.read_stream(ev.initiative_stream(initiative_id))
+        if any(e.type == "CohortStarted" and e.payload.cohort_id == cohort_id for e in events):
+            return
+        await asyncio.sleep(0.2)

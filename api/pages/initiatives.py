@@ -177,7 +177,7 @@ async def open_one(initiative_id: str, cohort_id: str, request: Request,
     reason = str(form.get("reason") or "")
     try:
         opened = await open_cohort(await temporal_of(request), initiative_id, cohort_id,
-                                   actor=who.actor, reason=reason)
+                                   actor=who.actor, reason=reason, pool=await pool_of(request))
     except ActionFailed as refused:
         return await _initiative(request, who, initiative_id, failure=refused.message, status=422,
                                  posted={"cohort": cohort_id, "reason": reason})

@@ -45,4 +45,5 @@ async def open_one(request: Request, who: StateAdmin, initiative_id: InitiativeI
     decision is kept, and it starts when that one has."""
     await recorded(request, initiative_id)
     return await open_cohort(await resources(request).temporal(), initiative_id, cohort_id,
-                             actor=who.actor, reason=body.reason)
+                             actor=who.actor, reason=body.reason,
+                             pool=await resources(request).pool())
