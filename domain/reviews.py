@@ -1,4 +1,10 @@
-"""Continuous-improvement reviews (Plan-Do-Study-Act): findings and action items from the data."""
+"""Continuous-improvement reviews (Plan-Do-Study-Act): findings and action items from the data.
+
+Overdue work is named in the findings, never turned into an action item: each overdue task already
+has its own deadline, reminder and escalation, and an item to "clear the overdue tasks" with a due
+date of its own went overdue in turn and was escalated at every review after it (issue 16). The
+state team works what is escalated from its queue (reassign, extend, waive).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ from datetime import date
 
 from domain.drivers import Driver
 from domain.events import ActionItem, ReviewHeldPayload
-from domain.site_state import SiteRolloutState
+from domain.site_state import SiteRolloutState, TaskState
 
 STATE_TEAM = "State Implementation Team"
 DISTRICT_TEAM = "District Implementation Team"
 
+OVERDUE_NAMED = 5
+"""Overdue tasks a finding names by title; the rest are counted."""
 SYSTEM_DRIVERS = {Driver.SYSTEMS_INTERVENTION}
 """Barriers a district cannot remove alone: escalated to the level above."""
 
@@ -47,10 +55,19 @@ def review_findings(
         act("Focus coaching on the fidelity items most often missed", Driver.COACHING)
     overdue = [t for t in state.open_tasks() if t.overdue]
     if overdue:
-        findings.append(f"{len(overdue)} task(s) overdue.")
-        act(f"Clear the {len(overdue)} overdue task(s) or re-plan their dates")
+        findings.append(overdue_finding(overdue))
     if not findings:
         findings.append("Capacity and fidelity data meet their goals; keep the routines.")
     return ReviewHeldPayload(
         review_id=review_id, number=number, stage=state.stage, capacity_percent=evidence.capacity_percent,
         fidelity_percent=fidelity, low_drivers=low, findings=findings, action_items=items)
+
+
+def overdue_finding(overdue: list[TaskState]) -> str:
+    """The overdue tasks, earliest due first, by title and due date (the first few named)."""
+    ordered = sorted(overdue, key=lambda t: (t.due, t.task_id))
+    named = "; ".join(f"'{t.title}' (due {t.due:%d %b %Y}"
+                      + (", escalated)" if t.escalated else ")") for t in ordered[:OVERDUE_NAMED])
+    more = len(ordered) - OVERDUE_NAMED
+    return (f"{len(ordered)} task(s) overdue, each followed by its own deadline and escalation: "
+            f"{named}" + (f"; and {more} more." if more > 0 else "."))
