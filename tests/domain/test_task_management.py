@@ -257,3 +257,28 @@ def test_reviews_name_overdue_work_but_add_no_item_that_goes_overdue_in_turn():
     # Only the missing capacity assessment becomes an item (it has no other task); the overdue
     # work never does, so no review adds work that goes overdue because work was overdue.
     assert items == ["Schedule the team's capacity assessment with a trained facilitator"] * 3
+
+
+def test_the_audit_tells_who_worked_a_task_and_why():
+    from audit.wording import summarize
+
+    state, today = escalated_task()
+    events = []
+    for command in (
+            c.ReassignTask(at=at(today), actor=STATE, task_id="t1", assignee="person:ann@example.org",
+                           reason="Ann runs the data team"),
+            c.ExtendTaskDue(at=at(today), actor=STATE, task_id="t1", due=date(2026, 11, 2),
+                            reason="the board meets later"),
+            c.PauseRollout(at=at(date(2026, 10, 5)), actor=STATE, reason="budget"),
+            c.ResumeRollout(at=at(date(2026, 10, 12)), actor=STATE, calendar=CALENDAR),
+            c.WaiveTask(at=at(date(2026, 10, 12)), actor=STATE, task_id="t1", reason="replaced")):
+        state, new = execute(state, command)
+        events += new
+    names = {("task", "t1"): "Task 1"}  # as names_in reads them from the TaskAssigned event
+    told = [summarize(e, names) for e in events if e.type.startswith("Task")]
+    assert told == [
+        "Reassigned 'Task 1' from district to person:ann@example.org: Ann runs the data team",
+        "Extended 'Task 1' from 2026-09-15 to 2026-11-02: the board meets later",
+        "Moved the due dates of 1 open task by 4 school day(s), the time paused from 2026-10-05 "
+        "to 2026-10-12: 'Task 1' 2026-11-02 → 2026-11-06",  # 9 Oct is a blackout date
+        "Waived 'Task 1' (closed, not completed): replaced"]
