@@ -305,7 +305,6 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
             return cmd.OverrideStageMove(**common, reason=r.reason)
         return cmd.RegressSite(**common, reason=r.reason)
 
-
     def _task_management(self, r: TaskManagementRequest):
         common = dict(at=self._now(), actor=r.actor, task_id=r.task_id, reason=r.reason)
         if r.action == "reassign":

@@ -74,6 +74,10 @@ async def test_the_state_team_works_the_queue_from_its_page(world, api):
     after = unescape((await page("state", "/web/escalations", done=task_id, action="reassign")).text)
     assert f"Recorded: '{task['title']}' was reassigned." in after
     assert "with person:ann@example.org" in after
+    inbox = unescape((await page("mine", "/web/inbox")).text)
+    assert "for person:ann@example.org (reassigned by the state team)" in inbox
+    site = unescape((await page("state", f"/web/initiatives/{initiative}/sites/{DISTRICT_A}")).text)
+    assert "<td>person:ann@example.org</td>" in site
 
     # Refused by the rollout's rules: its sentence above the form, the date kept.
     today = date.fromisoformat(task["due"])

@@ -5,7 +5,7 @@ the same rows; migration 0016 fills in when earlier escalations happened."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 
