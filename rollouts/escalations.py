@@ -20,14 +20,14 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from domain import events as ev
-from domain.calendar import SchoolCalendar, add_school_days, school_days_between
+from domain.calendar import SchoolCalendar, school_days_between
 from domain.school_clock import SchoolClock
 from domain.stages import Stage
 from store import escalation_queries
 from store.eventstore import EventStore
 
-MAX_AGE = 10_000
-"""The largest age filter: school days in about fifty years."""
+MAX_AGE = 2_000
+"""The largest age filter: school days in about eleven years."""
 
 
 class EscalatedTask(BaseModel):
@@ -61,14 +61,12 @@ class SchoolTime:
             return school_days_between(self.calendar, a, b)
         return _weekdays_between(a, b)
 
-    def days_back(self, n: int) -> date:
-        """The latest day at least `n` school days before today."""
-        if self.calendar is not None:
-            return add_school_days(self.calendar, self.today, -n) if n else self.today
-        day, counted = self.today, 0
-        while counted < n:
+    def escalated_by(self, n: int) -> date:
+        """The latest day on which an escalation is at least `n` school days old today (counted
+        as `days_between` counts them, weekends and breaks included)."""
+        day = self.today - timedelta(days=n)  # n school days take at least n days
+        while self.days_between(day, self.today) < n:
             day -= timedelta(days=1)
-            counted += day.weekday() < 5
         return day
 
 
@@ -83,8 +81,8 @@ async def queue(pool: asyncpg.Pool, *, district: str | None = None, region: str 
     initiatives = await escalation_queries.escalated_initiatives(pool, **scope)
     times = {i: await school_time(pool, i, now) for i in initiatives}
     cutoffs = None
-    if older_than_days is not None:
-        cutoffs = {i: t.days_back(older_than_days) for i, t in times.items()}
+    if older_than_days:
+        cutoffs = {i: t.escalated_by(older_than_days) for i, t in times.items()}
     rows = await escalation_queries.escalations(pool, **scope, escalated_by=cutoffs, limit=limit,
                                                 offset=offset)
     return [_escalated(r, times.get(r["initiative_id"])) for r in rows]

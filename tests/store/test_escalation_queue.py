@@ -161,6 +161,17 @@ async def test_the_queue_lists_escalated_open_tasks_oldest_first_with_their_age(
     assert await ids(**mine, district="nowhere") == []
 
 
+async def test_on_a_weekend_the_age_counts_the_school_days_up_to_it(pool, world):
+    saturday = at(date(2026, 10, 31))
+    queue = await escalations.queue(pool, initiative_id=world["initiative"], kind="submit_assessment",
+                                    now=saturday)
+    assert [(t.task_id, t.age_school_days) for t in queue] == [("a-new", 2)]  # Thu 29, Fri 30
+    for older_than, listed in ((2, ["a-new"]), (3, [])):
+        assert [t.task_id for t in await escalations.queue(
+            pool, initiative_id=world["initiative"], kind="submit_assessment", now=saturday,
+            older_than_days=older_than)] == listed, older_than
+
+
 async def test_an_initiative_launched_without_its_calendar_counts_weekdays(pool, world):
     (legacy,) = await escalations.queue(pool, initiative_id=world["old"], now=at(TODAY))
     assert (legacy.task_id, legacy.age_school_days) == ("c-1", 9)  # Mon 19 to Fri 30 Oct
