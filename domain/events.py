@@ -180,6 +180,10 @@ class ActionItem(_Payload):
     owner_role: str
     due: date
     system_barrier: bool = False
+    barrier: str | None = Field(
+        default=None, description="what the item is about, the same from review to review "
+        "('driver:Coaching', 'fidelity', 'capacity-assessment'): while an item for it is open, "
+        "later reviews name it instead of adding another (None in reviews recorded before)")
 
 
 class ReviewHeldPayload(_Payload):

@@ -70,6 +70,8 @@ class SiteRolloutState(BaseModel):
     pd_sessions: dict[str, bool] = Field(default_factory=dict, description="session id -> held")
     coaching_cycles: dict[str, bool] = Field(default_factory=dict, description="id -> completed")
     reviews: frozenset[str] = frozenset()
+    action_barriers: dict[str, str] = Field(default_factory=dict, description="review action "
+                                            "item id -> the barrier it is about")
     failures: dict[str, int] = Field(default_factory=dict, description="check -> failed "
                                      "measurements this stage entry")
     fresh: frozenset[Instrument] = Field(default=frozenset(), description="instruments submitted "
@@ -197,7 +199,9 @@ def _cycle_completed(s: SiteRolloutState, e: ev.CoachingCycleCompleted) -> dict:
 
 
 def _review(s: SiteRolloutState, e: ev.ReviewHeld) -> dict:
-    return dict(reviews=s.reviews | {e.payload.review_id})
+    barriers = {i.action_id: i.barrier for i in e.payload.action_items if i.barrier}
+    return dict(reviews=s.reviews | {e.payload.review_id},
+                action_barriers={**s.action_barriers, **barriers} if barriers else s.action_barriers)
 
 
 def _task_assigned(s: SiteRolloutState, e: ev.TaskAssigned) -> dict:

@@ -241,22 +241,58 @@ def test_unknown_tasks_and_finished_rollouts_are_refused():
 
 def test_reviews_name_overdue_work_but_add_no_item_that_goes_overdue_in_turn():
     state, today = escalated_task()
-    items = []
-    for number in (1, 2, 3):
+    items, overdue_counts, kept = [], [], []
+
+    def review(number: int):
+        nonlocal state
         day = add_school_days(CALENDAR, today, 20 * number)
         state, _ = track(state, day)
         state, events = execute(state, c.HoldReview(
             at=at(day), actor=SYSTEM, review_id=f"rev-{number}", number=number,
             action_due=add_school_days(CALENDAR, day, 10)))
-        review = events[0].payload
-        named = [f for f in review.findings if "overdue" in f]
-        assert len(named) == 1 and named[0].startswith(f"{number} task(s) overdue, each followed by "
-                                                       "its own deadline and escalation: 'Task 1' "
-                                                       "(due 15 Sep 2026, escalated)")
-        items += [a.title for a in review.action_items]
-    # Only the missing capacity assessment becomes an item (it has no other task); the overdue
-    # work never does, so no review adds work that goes overdue because work was overdue.
-    assert items == ["Schedule the team's capacity assessment with a trained facilitator"] * 3
+        found = events[0].payload
+        named = [f for f in found.findings if "overdue" in f]
+        assert len(named) == 1 and "'Task 1' (due 15 Sep 2026, escalated)" in named[0]
+        overdue_counts.append(int(named[0].split()[0]))
+        kept.append([f for f in found.findings if f.startswith("Still open from earlier reviews")])
+        items.extend(a.title for a in found.action_items)
+        return found
+
+    for number in (1, 2, 3):
+        review(number)
+    # The overdue work is named, never made an item; the missing capacity assessment becomes one
+    # item, which the next reviews name while it is open instead of assigning it again.
+    assert items == ["Schedule the team's capacity assessment with a trained facilitator"]
+    assert overdue_counts == [1, 2, 2]
+    assert kept[0] == [] and kept[1] == kept[2] == [
+        "Still open from earlier reviews, so not assigned again: 'Schedule the team's capacity "
+        f"assessment with a trained facilitator' (due {state.tasks['rev-1:action:1'].due:%d %b %Y})."]
+    state, _ = execute(state, c.CompleteTask(at=at(date(2027, 1, 4)), actor=COORDINATOR,
+                                             task_id="rev-1:action:1"))
+    assert [a.barrier for a in review(4).action_items] == ["capacity-assessment"]
+
+
+def test_a_review_assigns_each_low_driver_once_while_its_item_is_open():
+    from tests.domain.builders import capacity
+
+    state = enrolled()
+    state, _ = execute(state, c.SubmitAssessment(at=at(date(2026, 9, 2)), actor=COORDINATOR,
+                                                 assessment_id="cap-1", assessment=capacity(1)))
+
+    def review(number: int, day: date):
+        nonlocal state
+        state, events = execute(state, c.HoldReview(at=at(day), actor=SYSTEM, review_id=f"r{number}",
+                                                    number=number, action_due=date(2026, 12, 1)))
+        return events[0].payload, [e.type for e in events]
+
+    first, types = review(1, date(2026, 9, 10))
+    assert len(first.action_items) == 9 and types.count("TaskEscalated") == 1  # systems intervention
+    state, _ = execute(state, c.WaiveTask(at=at(date(2026, 9, 11)), actor=STATE,
+                                          task_id=first.action_items[0].action_id, reason="merged"))
+    second, types = review(2, date(2026, 10, 8))
+    assert [a.barrier for a in second.action_items] == [first.action_items[0].barrier]
+    assert "TaskEscalated" not in types
+    assert any(f.startswith("Still open from earlier reviews") for f in second.findings)
 
 
 def test_the_audit_tells_who_worked_a_task_and_why():
