@@ -17,12 +17,13 @@ from api.limits import BodyLimit
 from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
-from api.routes import audit, board, escalations, health, initiatives, sites, tasks, tokens
+from api.routes import (audit, board, escalations, health, initiatives, notifications, sites,
+                        tasks, tokens)
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, escalations.router, sites.router,
-           initiatives.router, board.router, audit.router)
+           initiatives.router, board.router, audit.router, notifications.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`

@@ -11,6 +11,7 @@ exactly like a missing one).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.pages.session import PREFIX as WEB_PAGES
 from domain.actors import Role
+from domain.events import site_stream
 from domain.stages import Stage
 from store import tokens
 from domain.calendar import add_school_days
@@ -69,6 +71,10 @@ class Place:
     """A task of this district escalated to the state team."""
     extend_to: str
     """A school day its due date may be extended to."""
+    district_notification: str
+    """A notification to the district's team about its site."""
+    coach_notification: str
+    """A notification to the coaches of its site."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,16 @@ class Row:
 
 def task_for(role, place: Place) -> str:
     return place.coach_task if role is CO else place.district_task
+
+
+def notification_for(role, place: Place) -> str:
+    return place.coach_notification if role is CO else place.district_notification
+
+
+def notifications_of(role, place: Place) -> dict:
+    """A state admin reads the state team's notifications, or names the team to read."""
+    team = {"team": f"district:{place.site}"} if role is SA else {}
+    return {"url": "/notifications", "params": {"site": place.site, **team}}
 
 
 def assessment_for(role, place: Place) -> dict:
@@ -162,6 +178,18 @@ ROWS = [
         lambda r, p, w: {"url": "/audit/window", "params": {**WIDE, "initiative": p.initiative}},
         {SA: (OK, OK), DC: (OK, EMPTY), CO: (403, 403), AU: (OK, OK)},
         items=lambda body: body["count"]),
+    Row("GET", "/notifications", lambda r, p, w: notifications_of(r, p),
+        {SA: (OK, OK), DC: (OK, EMPTY), CO: (OK, EMPTY), AU: (403, 403)},
+        items=lambda body: len(body["notifications"])),
+    Row("GET", "/notifications/{notification_id}",
+        lambda r, p, w: {"url": f"/notifications/{notification_for(r, p)}"},
+        {SA: (OK, OK), DC: (OK, 404), CO: (OK, 404), AU: (403, 403)}),
+    Row("POST", "/notifications/{notification_id}/read",
+        lambda r, p, w: {"url": f"/notifications/{notification_for(r, p)}/read"},
+        {SA: (OK, OK), DC: (OK, 404), CO: (OK, 404), AU: (403, 403)}),
+    Row("POST", "/notifications/read",
+        lambda r, p, w: {"url": "/notifications/read", "params": {"site": p.site}},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (403, 403)}),
 ]
 
 
@@ -193,10 +221,26 @@ async def matrix_world(world, api) -> World:
                                  district_task=tasks["hold_pd_session"],
                                  coach_task=tasks["coaching_step"],
                                  actor=f"district_coordinator.{district}",
-                                 escalated_task=task["task_id"], extend_to=extend_to.isoformat())
+                                 escalated_task=task["task_id"], extend_to=extend_to.isoformat(),
+                                 district_notification=await delivered(
+                                     api.pool, main, district, f"district:{district}"),
+                                 coach_notification=await delivered(
+                                     api.pool, main, district, f"coach:{district}"))
     spare = await tokens.create(api.pool, role=AU, name="to be revoked", created_by="tests")
     return World(main=main, own=places[DISTRICT_A], other=places[DISTRICT_B],
                  spare_token=spare.info.token_id)
+
+
+async def delivered(pool, initiative: str, site: str, recipient: str) -> str:
+    """A notification about the site to `recipient`, once the worker has delivered one."""
+    for _ in range(120):
+        found = await pool.fetchval(
+            "SELECT notification_id FROM notification_feed WHERE stream_id = $1 AND recipient = $2 "
+            "ORDER BY notification_id LIMIT 1", site_stream(initiative, site), recipient)
+        if found:
+            return found
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no notification to {recipient} about {site} was delivered")
 
 
 def test_the_table_covers_every_route(api):
