@@ -12,9 +12,13 @@ from datetime import date
 
 import asyncpg
 
-from store.inbox_queries import TASK_COLUMNS
-
-_COLUMNS = ", ".join(f"t.{c.strip()}" for c in TASK_COLUMNS.split(","))
+_COLUMNS = ("t.task_id, t.initiative_id, t.site_id, t.district_id, t.kind, t.title, t.stage, "
+            "t.assignee_role, t.instrument, t.ref, t.due, t.status, t.reminded, t.overdue, "
+            "t.escalated, t.escalated_to, t.assigned_at, t.completed_at, t.completed_by, "
+            "t.assignee, t.escalated_at, t.waived_at, t.waived_by, t.waived_reason")
+"""The inbox's TASK_COLUMNS, each of the tasks table (the join with sites shares some names).
+Written out, not derived, so the SQL stays a constant (tests/security/test_sql_parameters.py);
+tests/store/test_escalation_queue.py checks the two lists name the same columns."""
 _SCOPE = ("t.escalated AND t.status = 'open' "
           "AND ($1::text IS NULL OR t.district_id = $1) AND ($2::text IS NULL OR s.region = $2) "
           "AND ($3::text IS NULL OR t.kind = $3) AND ($4::text IS NULL OR t.initiative_id = $4) "

@@ -196,3 +196,11 @@ async def test_the_migration_fills_in_when_earlier_tasks_were_escalated(pool, wo
     assert rows["a-extended"]["escalated_at"] is None and rows["a-open"]["escalated_at"] is None
     assert await escalation_queries.escalated_initiatives(pool, district="adams") == [
         world["initiative"]]
+
+
+def test_the_queue_reads_the_same_columns_as_the_inbox():
+    """The queue's written-out column list names the inbox's columns, each of the tasks table."""
+    from store.inbox_queries import TASK_COLUMNS
+
+    assert escalation_queries._COLUMNS.split(", ") == [
+        f"t.{c.strip()}" for c in TASK_COLUMNS.split(",")]
