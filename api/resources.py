@@ -15,6 +15,8 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.errors import DATABASE_DOWN, Unavailable
+from domain.instrument_definitions import Catalogue
+from instrument_library import load_catalogue
 from runtime.settings import Settings
 from runtime.temporal import connect, connection_options
 from store.db import connect as connect_db
@@ -30,6 +32,8 @@ log = structlog.get_logger("api")
 class Resources:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.instruments: Catalogue = load_catalogue(settings.instruments_dir)
+        """The instrument definitions forms and imports use (DefinitionsError: unreadable)."""
         self._pool: asyncpg.Pool | None = None
         self._client: Client | None = None
         self._lock = asyncio.Lock()

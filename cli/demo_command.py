@@ -20,9 +20,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.plan_commands import PlanFileError, read_plan_text
+from cli.plan_commands import PlanFileError, read_plan
 from cli.local_machine import NoLocalMachine, local_machine
-from domain.plan_yaml import PlanError, parse_plan
+from domain.plan_yaml import PlanError
 from domain.board import COLUMNS
 from domain.stages import Stage
 from observability.logging import configure_logging
@@ -57,7 +57,7 @@ def demo(
     """Run a full rollout with simulated districts and compressed time, drawn live."""
     out = Console(highlight=False)
     try:
-        plan = parse_plan(read_plan_text(plan_file), source=str(plan_file))
+        plan = read_plan(plan_file)
     except (PlanFileError, PlanError) as problem:
         out.print(f"[red]{problem}[/red]")
         raise typer.Exit(2)

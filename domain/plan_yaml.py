@@ -25,7 +25,8 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 
 from domain.errors import DomainError
 from domain.issues import Invalid, PathPart, format_path
-from domain.plan import Plan
+from domain.instrument_definitions import Catalogue
+from domain.plan import INSTRUMENTS_CONTEXT, Plan
 
 Path = tuple[PathPart, ...]
 
@@ -45,13 +46,14 @@ class PlanIssue(BaseModel):
 
 
 class PlanError(DomainError):
-    """The plan was refused; `errors` lists every problem found, in document order."""
+    """The plan (or another YAML document: an instrument definition) was refused; `errors` lists
+    every problem found, in document order."""
 
-    def __init__(self, errors: list[PlanIssue], source: str = "<plan>") -> None:
+    def __init__(self, errors: list[PlanIssue], source: str = "<plan>", what: str = "plan") -> None:
         self.errors = errors
         self.source = source
         count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
-        super().__init__(f"{source}: {count} in the plan", field=errors[0].path if errors else None,
+        super().__init__(f"{source}: {count} in the {what}", field=errors[0].path if errors else None,
                          value=errors[0].value if errors else None)
 
     def __str__(self) -> str:
@@ -66,7 +68,22 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp",
                              lambda loader, node: loader.construct_scalar(node))
 
 
-def parse_plan(text: str, source: str = "<plan>") -> Plan:
+def parse_plan(text: str, source: str = "<plan>", *, instruments: Catalogue | None = None) -> Plan:
+    """The plan, or PlanError naming every problem. With `instruments` (the definitions this
+    process knows: `instrument_library.load_catalogue`), the plan's references to instruments,
+    their versions, subscales, tiers and thresholds are checked against them and named thresholds
+    are resolved; without, only their form is checked."""
+    context = {INSTRUMENTS_CONTEXT: instruments} if instruments is not None else None
+    return parse_document(text, Plan, source, context=context, what="plan", hint=(
+        "it must be a mapping with 'initiative', 'sites', 'cohorts', 'pd' and 'calendar'"))
+
+
+Model = typing.TypeVar("Model", bound=BaseModel)
+
+
+def parse_document(text: str, model: type[Model], source: str, *, what: str, hint: str,
+                   context: dict | None = None) -> Model:
+    """A YAML document read as `model`, every problem reported with its line, path and value."""
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     try:
@@ -75,21 +92,21 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             lines: dict[Path, int] = {}
             data = _plain(tree, (), lines)
     except YAMLError as failure:
-        raise PlanError([_syntax_issue(failure)], source) from None
+        raise PlanError([_syntax_issue(failure)], source, what) from None
     except RecursionError:  # the loader and _plain recurse once per level of nesting
         raise PlanError([PlanIssue(path="", value="", line=None, message=(
-            "the plan is nested too deeply to read (hundreds of levels of lists or mappings); "
-            "a plan needs only a few"))], source) from None
+            f"the {what} is nested too deeply to read (hundreds of levels of lists or mappings); "
+            f"a {what} needs only a few"))], source, what) from None
     if not isinstance(tree, Mapping):
         kind = "empty" if tree is None else f"a {_kind(tree)}, not a mapping"
         raise PlanError([PlanIssue(path="", value="", line=1, message=(
-            f"the plan is {kind}; it must be a mapping with 'initiative', 'sites', 'cohorts', "
-            "'pd' and 'calendar'"))], source)
+            f"the {what} is {kind}; {hint}"))], source, what)
     try:
-        return Plan.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as failure:
-        issues = [issue for error in failure.errors() for issue in _issues(error, data, lines)]
-        raise PlanError(sorted(issues, key=lambda i: i.line or 0), source) from None
+        issues = [issue for error in failure.errors()
+                  for issue in _issues(error, data, lines, model)]
+        raise PlanError(sorted(issues, key=lambda i: i.line or 0), source, what) from None
 
 
 def dump_plan(plan: Plan) -> str:
@@ -97,7 +114,13 @@ def dump_plan(plan: Plan) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # one line per value: no folding, no trailing spaces
     out = io.StringIO()
-    yaml.dump(_yamlable(plan.model_dump(mode="python", exclude_none=True)), out)
+    # The exit criteria's instruments are filled from the plan's own section: written once;
+    # a stage without instrument thresholds is written without the empty list.
+    data = plan.model_dump(mode="python", exclude_none=True, exclude={"exit_criteria": {"instruments"}})
+    for rule in data["exit_criteria"].values():
+        if isinstance(rule, dict) and rule.get("thresholds") == ():
+            del rule["thresholds"]
+    yaml.dump(_yamlable(data), out)
     return out.getvalue()
 
 
@@ -168,7 +191,8 @@ def _remember(lines: dict[Path, int], path: Path, container: object, key: object
         lines[path] = position[0] + 1
 
 
-def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue]:
+def _issues(error: dict, data: object, lines: dict[Path, int],
+            model: type[BaseModel] = Plan) -> list[PlanIssue]:
     base = _data_path(error["loc"], data)
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, Invalid):
@@ -176,7 +200,7 @@ def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         base += (ctx.get("discriminator", "'kind'").strip("'"),)
-    message = _message(kind, error["msg"], ctx, base, value)
+    message = _message(kind, error["msg"], ctx, base, value, model)
     shown = "(missing)" if kind in ("missing", "union_tag_not_found") else _show(
         ctx.get("tag", value) if kind == "union_tag_invalid" else value)
     return [_issue(base, shown, message, lines)]
@@ -201,17 +225,18 @@ def _data_path(loc: tuple, data: object) -> Path:
     return tuple(path)
 
 
-def _message(kind: str, msg: str, ctx: dict, path: Path, value: object) -> str:
+def _message(kind: str, msg: str, ctx: dict, path: Path, value: object,
+             model: type[BaseModel] = Plan) -> str:
     name = path[-1] if path else ""
     if kind == "missing":
         return f"required field '{name}' is missing"
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(name), _field_names(), n=1, cutoff=0.7)
+        close = difflib.get_close_matches(str(name), _field_names(model), n=1, cutoff=0.7)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown field '{name}'{hint}"
     if kind == "enum":
         return f"unknown value {_show(value)}; expected {ctx.get('expected')}"
-    if kind == "union_tag_not_found":
+    if kind == "union_tag_not_found" and model is Plan:
         return "a gate needs 'kind': one of immediate, date, share, decision"
     return msg.removeprefix("Value error, ")
 
@@ -232,11 +257,11 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@lru_cache(maxsize=1)
-def _field_names() -> tuple[str, ...]:
-    """Every field name used anywhere in the plan format, for 'did you mean' hints."""
+@lru_cache(maxsize=8)
+def _field_names(model: type[BaseModel] = Plan) -> tuple[str, ...]:
+    """Every field name used anywhere in a document format, for 'did you mean' hints."""
     names: set[str] = set()
-    pending, seen = [Plan], set()
+    pending, seen = [model], set()
     while pending:
         model = pending.pop()
         if model in seen:

@@ -66,16 +66,24 @@ def redact(event_type: str, payload: dict[str, Any], min_cell: int = MIN_CELL) -
         hidden += _split(out, "", "practitioners_meeting", "practitioners_assessed", min_cell)
     if event_type == "AssessmentSubmitted":
         answers, score = out.get("answers") or {}, out.get("score") or {}
-        if answers.get("instrument") == "fidelity":
+        if answers.get("instrument") == "fidelity" and answers.get("practitioners_assessed") is not None:
             hidden += _split(answers, "answers.", "practitioners_meeting", "practitioners_assessed", min_cell)
             hidden += _split(score, "score.", "points", "possible_points", min_cell)
-        for role, n in list((answers.get("participants") or {}).items()):
-            if small(n, min_cell):
-                answers["participants"][role] = None
-                hidden.append(f"answers.participants.{role}")
+        hidden += _participants(answers, "answers.", min_cell)
+        hidden += _participants(answers.get("consensus") or {}, "answers.consensus.", min_cell)
     if hidden:
         out["suppressed"] = hidden
     return out
+
+
+def _participants(holder: dict, prefix: str, min_cell: int = MIN_CELL) -> list[str]:
+    """A team's participants by role are counts of people: each small one is hidden."""
+    hidden = []
+    for role, n in list((holder.get("participants") or {}).items()):
+        if small(n, min_cell):
+            holder["participants"][role] = None
+            hidden.append(f"{prefix}participants.{role}")
+    return hidden
 
 
 def _split(data: dict, prefix: str, part: str, whole: str, min_cell: int) -> list[str]:

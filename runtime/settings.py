@@ -49,6 +49,9 @@ class Settings(BaseModel):
     coaching cycles and groups one process serves (README, "Worker tuning")."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """PostgreSQL connections per process."""
+    instruments_dir: str | None = None
+    """A folder of the state's own instrument definitions (YAML), read in place of the product's
+    with the same id and version (instrument_library/)."""
     smtp_host: str | None = None
     """The mail server notifications are sent through; unset: notifications stay in the
     application (runtime/mail.py)."""

@@ -31,6 +31,7 @@ from tests.api.conftest import DISTRICT_A, DISTRICT_B
 from tests.api.test_escalations import escalate_capacity, escalated
 from tests.workflows.harness import small_plan
 from tests.domain.builders import capacity, fidelity
+from tests.imports.test_import_rows import HEADER, capacity_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -109,6 +110,15 @@ def assessment_for(role, place: Place) -> dict:
     return {"assessment_id": f"matrix:{who}:{place.site}", "assessment": answers.model_dump(mode="json")}
 
 
+def results_csv(place: Place, world: "World") -> dict:
+    """A capacity assessment of the place's site, as a CSV import body."""
+    rows = capacity_rows(sites=[place.site], dates=1)
+    for row in rows:
+        row[0] = world.main
+    body = "\n".join(",".join(r) for r in [HEADER, *rows]) + "\n"
+    return {"url": "/imports", "content": body, "headers": {"Content-Type": "text/csv"}}
+
+
 WIDE = {"since": "2000-01-01T00:00:00Z", "until": "2200-01-01T00:00:00Z"}
 READ_ONLY_OTHERS = {CO: (403, 403), AU: (403, 403)}
 
@@ -178,6 +188,15 @@ ROWS = [
         lambda r, p, w: {"url": "/audit/window", "params": {**WIDE, "initiative": p.initiative}},
         {SA: (OK, OK), DC: (OK, EMPTY), CO: (403, 403), AU: (OK, OK)},
         items=lambda body: body["count"]),
+    Row("GET", "/instruments", lambda r, p, w: {"url": "/instruments"},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (OK, OK)}, items=len),
+    Row("GET", "/instruments/{definition_id}/{version}",
+        lambda r, p, w: {"url": "/instruments/tfi/2.1"},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (OK, OK)}),
+    # Another district's site in a file is a bad row (422, naming it as it names a site that
+    # does not exist), never a partial import.
+    Row("POST", "/imports", lambda r, p, w: results_csv(p, w),
+        {SA: (OK, OK), DC: (OK, 422), CO: (403, 403), AU: (403, 403)}),
     Row("GET", "/notifications", lambda r, p, w: notifications_of(r, p),
         {SA: (OK, OK), DC: (OK, EMPTY), CO: (OK, EMPTY), AU: (403, 403)},
         items=lambda body: len(body["notifications"])),
@@ -269,7 +288,8 @@ async def test_every_endpoint_for_every_role_in_own_and_other_district(matrix_wo
             for where, place, expected in (("own", matrix_world.own, own),
                                            ("other", matrix_world.other, other)):
                 spec = row.request(principal, place, matrix_world)
-                answer = await api.http.request(row.method, spec.pop("url"), headers=headers, **spec)
+                sent = {**headers, **spec.pop("headers", {})}
+                answer = await api.http.request(row.method, spec.pop("url"), headers=sent, **spec)
                 checked += 1
                 got = answer.status_code
                 if expected in (OK, EMPTY):
