@@ -18,16 +18,16 @@ from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
 from api.routes import (
-    audit, board, cohorts, controls, decisions, health, imports, initiatives, launches,
-    notifications, sites, tasks, tokens,
+    audit, board, cohorts, controls, decisions, escalations, health, imports, initiatives,
+    launches, notifications, sites, tasks, tokens,
 )
 from instrument_library import DefinitionsError
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
-ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,
-           board.router, audit.router, imports.router, notifications.router, decisions.router,
-           cohorts.router, launches.router, controls.router)
+ROUTERS = (health.router, tokens.router, tasks.router, escalations.router, sites.router,
+           initiatives.router, board.router, audit.router, imports.router, notifications.router,
+           decisions.router, cohorts.router, launches.router, controls.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`

@@ -10,18 +10,19 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.actors import PersonRole
-from domain.commands import Outcome
+from domain.commands import ASSIGNEE_PATTERN, Outcome
 from domain.errors import DomainError
 from domain.instruments import Assessment
 from domain.stages import Stage
 from domain.storable import MOST_KEYS, require_storable
+from rollouts.escalations import EscalatedTask
 from store.board_queries import BoardCell
 from workflows.models import UpdateOutcome
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TEXT_ID = r"^[^\x00-\x1f\x7f]+$"
 """An id in a path or query: any printable text."""
-TaskStatus = Literal["open", "completed", "withdrawn"]
+TaskStatus = Literal["open", "completed", "withdrawn", "waived"]
 
 
 def _moment(value: datetime) -> datetime:
@@ -70,6 +71,12 @@ class Task(BaseModel):
     assigned_at: datetime
     completed_at: datetime | None
     completed_by: str | None
+    assignee: str | None = Field(default=None, description="the person or team the state team "
+                                 "reassigned it to (`team:...`, `person:...`), if any")
+    escalated_at: datetime | None = None
+    waived_at: datetime | None = None
+    waived_by: str | None = None
+    waived_reason: str | None = None
 
 
 class TaskPage(BaseModel):
@@ -100,6 +107,42 @@ class ActionResult(BaseModel):
     task_id: str | None = None
     assessment_id: str | None = None
     outcome: UpdateOutcome
+
+
+class EscalationLinks(BaseModel):
+    site: str = Field(description="the site's status in this API")
+    page: str = Field(description="the site's web page")
+
+
+class Escalation(EscalatedTask):
+    links: EscalationLinks
+
+
+class EscalationPage(BaseModel):
+    escalations: list[Escalation]
+    limit: int
+    offset: int
+
+
+Reason = Annotated[str, Field(min_length=3, max_length=2000,
+                              description="why: recorded with the decision in the audit trail")]
+
+
+class ReassignTask(_Body):
+    assignee: str = Field(pattern=ASSIGNEE_PATTERN, max_length=200,
+                          description="the person or team it goes to, with its kind: "
+                                      "`team:district:cedar-falls-sd`, `person:ann@example.org`")
+    reason: Reason
+
+
+class ExtendTask(_Body):
+    due: date = Field(description="the new due date: a school day after today and after the "
+                                  "current due date")
+    reason: Reason
+
+
+class WaiveTask(_Body):
+    reason: Reason
 
 
 class Board(BaseModel):

@@ -221,6 +221,15 @@ _SUMMARIES: dict[str, Callable[[object, Names], str]] = {
     "TaskOverdue": lambda p, n: f"Overdue: {_task(n, p.task_id)} was due {p.due}",
     "TaskEscalated": lambda p, n: f"Escalated {_task(n, p.task_id)} to {p.escalated_to}: {p.reason}",
     "TaskWithdrawn": lambda p, n: f"Withdrew {_task(n, p.task_id)}: {p.reason}",
+    "TaskReassigned": lambda p, n: (
+        f"Reassigned {_task(n, p.task_id)} from {p.from_assignee} to {p.to_assignee}: {p.reason}"),
+    "TaskDueDateExtended": lambda p, n: (
+        f"Extended {_task(n, p.task_id)} from {p.from_due} to {p.to_due}: {p.reason}"),
+    "TaskWaived": lambda p, n: f"Waived {_task(n, p.task_id)} (closed, not completed): {p.reason}",
+    "TaskDueDatesShifted": lambda p, n: (
+        f"Moved the due dates of {count(len(p.shifts), 'open task')} by {p.school_days} school "
+        f"day(s), the time paused from {p.paused_on} to {p.resumed_on}: "
+        + some([f"{_task(n, s.task_id)} {s.from_due} → {s.to_due}" for s in p.shifts])),
     "RolloutPaused": lambda p, _: f"Paused: {p.reason}",
     "RolloutResumed": lambda p, _: "Resumed" + (f": {p.note}" if p.note else ""),
     "RolloutCancelled": lambda p, _: f"Cancelled: {p.reason}",

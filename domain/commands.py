@@ -8,15 +8,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal, Union
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.actors import Actor
+from domain.calendar import SchoolCalendar
 from domain.criteria import ExitCriteria
 from domain.events import TaskKind
 from domain.instruments import Assessment, Instrument
 from domain.stages import Stage
 
 Outcome = dict[str, Union[str, int, float, bool]]
+
+ASSIGNEE_PATTERN = r"^(team:[a-z][a-z_-]*:[^\s:]+|person:[^\s:]+)$"
+Assignee = Annotated[str, StringConstraints(pattern=ASSIGNEE_PATTERN, max_length=200)]
+"""Who a task is reassigned to, with its kind: a team (`team:district:cedar-falls-sd`,
+`team:state:sit`) or a person (`person:ann@example.org`). Today tasks are assigned to roles
+('district', 'coach', 'state'); people and teams come with their directory (issue 20), so the
+record keeps the kind in the string."""
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 
 
 class _Command(BaseModel):
@@ -195,8 +204,40 @@ class PauseRollout(_Command):
 
 
 class ResumeRollout(_Command):
+    """With the calendar, the open tasks' due dates move by the school days the site was paused
+    (runs recorded before that shift resume without one)."""
+
     command: Literal["resume"] = "resume"
     note: str = Field(default="", max_length=2000)
+    calendar: SchoolCalendar | None = None
+
+
+class ReassignTask(_Command):
+    """The state team hands a task to another person or team."""
+
+    command: Literal["reassign_task"] = "reassign_task"
+    task_id: str = Field(min_length=1, max_length=200)
+    assignee: Assignee
+    reason: Reason
+
+
+class ExtendTaskDue(_Command):
+    """A later due date; the task's deadline policy starts afresh from it. With the calendar,
+    the date must be a school day."""
+
+    command: Literal["extend_task_due"] = "extend_task_due"
+    task_id: str = Field(min_length=1, max_length=200)
+    due: date
+    reason: Reason
+    calendar: SchoolCalendar | None = None
+
+
+class WaiveTask(_Command):
+    """The task no longer needs doing: closed, not completed."""
+
+    command: Literal["waive_task"] = "waive_task"
+    task_id: str = Field(min_length=1, max_length=200)
+    reason: Reason
 
 
 class CancelRollout(_Command):
@@ -210,7 +251,8 @@ Command = Annotated[
         EscalateTask, EvaluateExit, ApproveStageMove, OverrideStageMove, RegressSite,
         DeclineStageMove, SchedulePdSessions, RecordPdSessionHeld, StartCoachingCycle,
         CompleteCoachingCycle, HoldReview, PauseRollout, ResumeRollout, CancelRollout,
-        AcceptActionItem, MergeActionItems, DismissActionItem,
+        ReassignTask, ExtendTaskDue, WaiveTask, AcceptActionItem, MergeActionItems,
+        DismissActionItem,
     ],
     Field(discriminator="command"),
 ]

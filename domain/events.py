@@ -14,6 +14,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.actors import Actor
+from domain.calendar import SchoolCalendar
 from domain.criteria import Check, ExitCriteria, StageEvidence
 from domain.drivers import Driver
 from domain.instruments import Assessment, AssessmentScore, Instrument
@@ -66,6 +67,9 @@ class InitiativeLaunchedPayload(_Payload):
     school_clock: SchoolClock | None = Field(
         default=None, description="how real time maps to the plan's school time (recorded since "
         "the main-loop shape of the initiative workflow; None before)")
+    calendar: SchoolCalendar | None = Field(
+        default=None, description="the plan's school calendar, so the record can count school "
+        "days (an escalation's age); None in launches recorded before it was kept")
     min_cell_size: int | None = Field(
         default=None, description="the plan's privacy.min_cell_size, so audit reads suppress counts "
         "of people below it (recorded since issue 18; None before: the default applies)")
@@ -189,6 +193,10 @@ class ActionItem(_Payload):
     owner_role: str
     due: date
     system_barrier: bool = False
+    barrier: str | None = Field(
+        default=None, description="what the item is about, the same from review to review "
+        "('driver:Coaching', 'fidelity', 'capacity-assessment'): while an item for it is open, "
+        "later reviews name it instead of adding another (None in reviews recorded before)")
 
 
 class ReviewHeldPayload(_Payload):
@@ -243,6 +251,49 @@ class TaskEscalatedPayload(_Payload):
     task_id: str
     escalated_to: str
     reason: str
+
+
+class TaskReassignedPayload(_Payload):
+    """The state team hands an (escalated) task to another person or team, e.g.
+    `team:district:cedar-falls-sd` or `person:ann@example.org`."""
+
+    task_id: str
+    from_assignee: str = Field(description="who had it: the previous assignee, else its role")
+    to_assignee: str
+    reason: str
+
+
+class TaskDueDateExtendedPayload(_Payload):
+    """A new due date, with why: the task's reminder, overdue and escalation flags start afresh
+    from it."""
+
+    task_id: str
+    from_due: date
+    to_due: date
+    reason: str
+
+
+class TaskWaivedPayload(_Payload):
+    """The task no longer needs doing: closed, not completed."""
+
+    task_id: str
+    reason: str
+
+
+class TaskShift(_Payload):
+    task_id: str
+    from_due: date
+    to_due: date
+
+
+class TaskDueDatesShiftedPayload(_Payload):
+    """On resuming a paused site, its open tasks' due dates move by the school days it was
+    paused, so deadlines count only the school days the site was active."""
+
+    paused_on: date
+    resumed_on: date
+    school_days: int = Field(ge=1)
+    shifts: list[TaskShift]
 
 
 class RolloutPausedPayload(_Payload):
@@ -434,6 +485,26 @@ class TaskEscalated(DomainEvent):
     payload: TaskEscalatedPayload
 
 
+class TaskReassigned(DomainEvent):
+    type: Literal["TaskReassigned"] = "TaskReassigned"
+    payload: TaskReassignedPayload
+
+
+class TaskDueDateExtended(DomainEvent):
+    type: Literal["TaskDueDateExtended"] = "TaskDueDateExtended"
+    payload: TaskDueDateExtendedPayload
+
+
+class TaskWaived(DomainEvent):
+    type: Literal["TaskWaived"] = "TaskWaived"
+    payload: TaskWaivedPayload
+
+
+class TaskDueDatesShifted(DomainEvent):
+    type: Literal["TaskDueDatesShifted"] = "TaskDueDatesShifted"
+    payload: TaskDueDatesShiftedPayload
+
+
 class RolloutPaused(DomainEvent):
     type: Literal["RolloutPaused"] = "RolloutPaused"
     payload: RolloutPausedPayload
@@ -485,7 +556,8 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
     FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
     TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-    SiteCompleted, StageMoveDeclined, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
+    SiteCompleted, StageMoveDeclined, TaskReassigned, TaskDueDateExtended, TaskWaived,
+    TaskDueDatesShifted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
     ActionItemDismissed,
 )
 
@@ -496,8 +568,9 @@ Event = Annotated[
         PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
         FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
         TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-        SiteCompleted, StageMoveDeclined, ActionItemsProposed, ActionItemAccepted,
-        ActionItemsMerged, ActionItemDismissed,
+        SiteCompleted, StageMoveDeclined, TaskReassigned, TaskDueDateExtended, TaskWaived,
+        TaskDueDatesShifted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
+        ActionItemDismissed,
     ],
     Field(discriminator="type"),
 ]

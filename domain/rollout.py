@@ -10,6 +10,7 @@ from domain import action_items
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import Actor, Role
+from domain.calendar import add_school_days, is_school_day, next_school_day, school_days_between
 from domain.criteria import evaluate_exit, fidelity_collapsed
 from domain.errors import DomainError
 from domain.instruments import (
@@ -206,6 +207,9 @@ def _complete(state: SiteRolloutState, c: cmd.CompleteTask) -> list:
     if task.status == "withdrawn":
         raise DomainError(f"Task '{task.task_id}' was withdrawn when the stage changed; "
                           "it no longer needs doing.", field="task_id", value=task.task_id)
+    if task.status == "waived":
+        raise DomainError(f"Task '{task.task_id}' was waived by the state team; it no longer "
+                          "needs doing.", field="task_id", value=task.task_id)
     if task.kind == "submit_assessment":
         raise DomainError(
             f"Task '{task.task_id}' is done by submitting the "
@@ -449,7 +453,83 @@ def _resume(state: SiteRolloutState, c: cmd.ResumeRollout) -> list:
     if state.status != "paused":
         raise DomainError(f"The rollout at {state.site_name} is {state.status}, not paused.",
                           field="status", value=state.status)
-    return [ev.RolloutResumedPayload(note=c.note)]
+    return [ev.RolloutResumedPayload(note=c.note), *_shift_for_pause(state, c)]
+
+
+def _shift_for_pause(state: SiteRolloutState, c: cmd.ResumeRollout) -> list:
+    """Every open task's due date moves by the school days the site was paused (those after the
+    day it was paused, up to and including the day it resumes), so deadlines, reminders and
+    escalations count only the school days it was active."""
+    if c.calendar is None or state.paused_at is None:
+        return []
+    paused_on, resumed_on = state.paused_at.date(), c.at.date()
+    days = school_days_between(c.calendar, paused_on, resumed_on)
+    shifts = [ev.TaskShift(task_id=t.task_id, from_due=t.due,
+                           to_due=add_school_days(c.calendar, t.due, days))
+              for t in state.open_tasks()]
+    if days < 1 or not shifts:
+        return []
+    return [ev.TaskDueDatesShiftedPayload(paused_on=paused_on, resumed_on=resumed_on,
+                                          school_days=days, shifts=shifts)]
+
+
+# --- the state team works a task: reassign, extend, waive -----------------------------------
+
+def _open_task_for_management(state: SiteRolloutState, task_id: str, doing: str) -> TaskState:
+    task = _task(state, task_id)
+    if state.status in ("cancelled", "completed"):
+        _require_active(state)  # says the rollout is over
+    if not task.is_open:
+        raise DomainError(f"Task '{task_id}' is already {task.status}; there is nothing to {doing}.",
+                          field="task_id", value=task_id)
+    return task
+
+
+def _reassign(state: SiteRolloutState, c: cmd.ReassignTask) -> list:
+    _require_role(c.actor, (Role.STATE_ADMIN,), "reassign a task")
+    task = _task(state, c.task_id)
+    if task.assignee == c.assignee:
+        return []
+    task = _open_task_for_management(state, c.task_id, "reassign")
+    return [ev.TaskReassignedPayload(task_id=task.task_id,
+                                     from_assignee=task.assignee or task.assignee_role,
+                                     to_assignee=c.assignee, reason=c.reason)]
+
+
+def _extend(state: SiteRolloutState, c: cmd.ExtendTaskDue) -> list:
+    _require_role(c.actor, (Role.STATE_ADMIN,), "extend a task's due date")
+    task = _task(state, c.task_id)
+    if task.is_open and task.due == c.due and not task.overdue:
+        return []
+    task = _open_task_for_management(state, c.task_id, "extend")
+    if state.status == "paused":
+        raise DomainError(f"The rollout at {state.site_name} is paused: its open tasks' due dates "
+                          "move by the paused school days when it resumes; extend after that.",
+                          field="status", value="paused")
+    today = c.at.date()
+    if c.due <= max(today, task.due):
+        later = "today" if today >= task.due else f"its due date {task.due}"
+        raise DomainError(f"An extension moves the due date later: {c.due} is not after {later}.",
+                          field="due", value=c.due.isoformat())
+    if c.calendar is not None and not is_school_day(c.calendar, c.due):
+        raise DomainError(f"{c.due} is not a school day (a weekend, break or blackout date); the "
+                          f"next one is {next_school_day(c.calendar, c.due)}.",
+                          field="due", value=c.due.isoformat())
+    return [ev.TaskDueDateExtendedPayload(task_id=task.task_id, from_due=task.due, to_due=c.due,
+                                          reason=c.reason)]
+
+
+def _waive(state: SiteRolloutState, c: cmd.WaiveTask) -> list:
+    _require_role(c.actor, (Role.STATE_ADMIN,), "waive a task")
+    task = _task(state, c.task_id)
+    if task.status == "waived":
+        return []
+    task = _open_task_for_management(state, c.task_id, "waive")
+    if task.kind == "coaching_step":
+        raise DomainError(f"Task '{task.task_id}' is a step of a coaching cycle, which waits for "
+                          "it; reassign it or extend its due date instead (the cycle is withdrawn "
+                          "when the stage changes).", field="task_id", value=task.task_id)
+    return [ev.TaskWaivedPayload(task_id=task.task_id, reason=c.reason)]
 
 
 def _cancel(state: SiteRolloutState, c: cmd.CancelRollout) -> list:
@@ -487,6 +567,9 @@ _HANDLERS = {
     cmd.PauseRollout: _pause,
     cmd.ResumeRollout: _resume,
     cmd.CancelRollout: _cancel,
+    cmd.ReassignTask: _reassign,
+    cmd.ExtendTaskDue: _extend,
+    cmd.WaiveTask: _waive,
     cmd.AcceptActionItem: action_items.accept,
     cmd.MergeActionItems: action_items.merge,
     cmd.DismissActionItem: action_items.dismiss,

@@ -29,10 +29,12 @@ class TaskState(BaseModel):
     due: date
     instrument: Instrument | None = None
     ref: str | None = None
-    status: Literal["open", "completed", "withdrawn"] = "open"
+    status: Literal["open", "completed", "withdrawn", "waived"] = "open"
     reminded: bool = False
     overdue: bool = False
     escalated: bool = False
+    assignee: str | None = Field(default=None, description="the person or team the state team "
+                                 "reassigned it to (`team:...`, `person:...`); None: its role")
 
     @property
     def is_open(self) -> bool:
@@ -88,6 +90,8 @@ class SiteRolloutState(BaseModel):
     pd_sessions: dict[str, bool] = Field(default_factory=dict, description="session id -> held")
     coaching_cycles: dict[str, bool] = Field(default_factory=dict, description="id -> completed")
     reviews: frozenset[str] = frozenset()
+    action_barriers: dict[str, str] = Field(default_factory=dict, description="review action "
+                                            "item id -> the barrier it is about")
     failures: dict[str, int] = Field(default_factory=dict, description="check -> failed "
                                      "measurements this stage entry")
     fresh: frozenset[Instrument] = Field(default=frozenset(), description="instruments submitted "
@@ -98,6 +102,8 @@ class SiteRolloutState(BaseModel):
     closed_action_items: dict[str, str] = Field(
         default_factory=dict, description="merged or dismissed action items: id -> how")
     paused_status: Status | None = None
+    paused_at: datetime | None = Field(default=None, description="when the current pause began "
+                                       "(school time): a resume shifts due dates from it")
     completed_at: datetime | None = None
 
     @property
@@ -237,7 +243,9 @@ def _cycle_completed(s: SiteRolloutState, e: ev.CoachingCycleCompleted) -> dict:
 
 
 def _review(s: SiteRolloutState, e: ev.ReviewHeld) -> dict:
-    return dict(reviews=s.reviews | {e.payload.review_id})
+    barriers = {i.action_id: i.barrier for i in e.payload.action_items if i.barrier}
+    return dict(reviews=s.reviews | {e.payload.review_id},
+                action_barriers={**s.action_barriers, **barriers} if barriers else s.action_barriers)
 
 
 def _task_assigned(s: SiteRolloutState, e: ev.TaskAssigned) -> dict:
@@ -252,16 +260,30 @@ def _task_update(**fields):
     return change
 
 
+def _extended(s: SiteRolloutState, e: ev.TaskDueDateExtended) -> dict:
+    """A new due date: reminders, overdue flags and escalation start afresh from it."""
+    task = s.tasks[e.payload.task_id].model_copy(update=dict(
+        due=e.payload.to_due, reminded=False, overdue=False, escalated=False))
+    return dict(tasks={**s.tasks, task.task_id: task})
+
+
+def _shifted(s: SiteRolloutState, e: ev.TaskDueDatesShifted) -> dict:
+    tasks = dict(s.tasks)
+    for shift in e.payload.shifts:
+        tasks[shift.task_id] = tasks[shift.task_id].model_copy(update=dict(due=shift.to_due))
+    return dict(tasks=tasks)
+
+
 def _paused(s: SiteRolloutState, e: ev.RolloutPaused) -> dict:
-    return dict(status="paused", paused_status=s.status)
+    return dict(status="paused", paused_status=s.status, paused_at=e.occurred_at)
 
 
 def _resumed(s: SiteRolloutState, e: ev.RolloutResumed) -> dict:
-    return dict(status=s.paused_status or "active", paused_status=None)
+    return dict(status=s.paused_status or "active", paused_status=None, paused_at=None)
 
 
 def _cancelled(s: SiteRolloutState, e: ev.RolloutCancelled) -> dict:
-    return dict(status="cancelled", paused_status=None)
+    return dict(status="cancelled", paused_status=None, paused_at=None)
 
 
 def _regressed(s: SiteRolloutState, e: ev.SiteRegressed) -> dict:
@@ -319,6 +341,10 @@ _APPLY = {
     ev.TaskReminderSent: _task_update(reminded=True),
     ev.TaskOverdue: _task_update(overdue=True),
     ev.TaskEscalated: _task_update(escalated=True),
+    ev.TaskReassigned: lambda s, e: _task_update(assignee=e.payload.to_assignee)(s, e),
+    ev.TaskDueDateExtended: _extended,
+    ev.TaskWaived: _task_update(status="waived"),
+    ev.TaskDueDatesShifted: _shifted,
     ev.RolloutPaused: _paused,
     ev.RolloutResumed: _resumed,
     ev.RolloutCancelled: _cancelled,

@@ -1,6 +1,7 @@
-"""Acting on a site's rollout for a person: complete a task, or submit an assessment.
+"""Acting on a site's rollout for a person: complete a task, submit an assessment, or (the state
+team) reassign, extend or waive a task.
 
-Both are Updates to the site's SiteRolloutWorkflow, whose validators run the domain's rules before
+Each is an Update to the site's SiteRolloutWorkflow, whose validators run the domain's rules before
 anything reaches history, so the API, the CLI and the web pages share one path and one set of
 refusals. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
 HTTP status, an exit code) and one sentence saying what went wrong.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import date
 from typing import Literal
 
 from temporalio.client import (
@@ -23,7 +25,9 @@ from domain.commands import Outcome
 from domain.instruments import Assessment
 from rollouts.refusals import explain_refusal
 from workflows.ids import site_workflow_id
-from workflows.models import CompleteTaskRequest, SubmitAssessmentRequest, UpdateOutcome
+from workflows.models import (
+    CompleteTaskRequest, SubmitAssessmentRequest, TaskManagementRequest, UpdateOutcome,
+)
 from workflows.site_rollout import SiteRolloutWorkflow
 
 UPDATE_TIMEOUT = 30.0
@@ -58,6 +62,17 @@ async def submit_assessment(client: Client, *, initiative_id: str, site_id: str,
                                       assessment=assessment, task_id=task_id)
     return await send_site_update(client, initiative_id, site_id,
                                   SiteRolloutWorkflow.submit_assessment, request)
+
+
+async def manage_task(client: Client, *, initiative_id: str, site_id: str, task_id: str,
+                      actor: Actor, action: Literal["reassign", "extend", "waive"], reason: str,
+                      assignee: str | None = None, due: date | None = None) -> UpdateOutcome:
+    """Reassign the task to `assignee`, extend it to `due`, or waive it; always with the reason.
+    Sending the same request again records nothing new (`already_done`)."""
+    request = TaskManagementRequest(actor=actor, site_id=site_id, task_id=task_id, action=action,
+                                    reason=reason, assignee=assignee, due=due)
+    return await send_site_update(client, initiative_id, site_id, SiteRolloutWorkflow.manage_task,
+                                  request)
 
 
 async def send_site_update(client: Client, initiative_id: str, site_id: str, update,

@@ -7,7 +7,8 @@ import asyncpg
 
 TASK_COLUMNS = ("task_id, initiative_id, site_id, district_id, kind, title, stage, assignee_role, "
                 "instrument, ref, due, status, reminded, overdue, escalated, escalated_to, "
-                "assigned_at, completed_at, completed_by")
+                "assigned_at, completed_at, completed_by, assignee, escalated_at, waived_at, "
+                "waived_by, waived_reason")
 _SCOPE = "($1::text IS NULL OR district_id = $1) AND ($2::text IS NULL OR assignee_role = $2)"
 
 

@@ -370,5 +370,5 @@ def _launch_payload(plan: Plan, clock: SchoolClock | None = None) -> InitiativeL
         simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
         cohort_ids=[c.id for c in plan.cohorts],
         plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock,
-        min_cell_size=plan.privacy.min_cell_size)
+        min_cell_size=plan.privacy.min_cell_size, calendar=plan.calendar)
 

@@ -129,6 +129,20 @@ class ControlRequest(_Model):
     site_id: str | None = Field(default=None, description="one site; None for the whole initiative")
 
 
+class TaskManagementRequest(_Model):
+    """The state team works a task (an escalated one, usually): hand it to another person or team
+    (`assignee`, e.g. `team:district:cedar-falls-sd` or `person:ann@example.org`), give it a later
+    due date (`due`), or waive it (closed, not completed); always with the reason."""
+
+    actor: Actor
+    site_id: str
+    task_id: str = Field(min_length=1, max_length=200)
+    action: Literal["reassign", "extend", "waive"]
+    reason: str = Field(default="", max_length=2000)
+    assignee: str | None = Field(default=None, max_length=200, description="reassign: to whom")
+    due: date | None = Field(default=None, description="extend: the new due date (a school day)")
+
+
 class UpdateOutcome(_Model):
     """What a person sees after acting: what was recorded and where the site now stands."""
 
@@ -151,13 +165,14 @@ class OpenTask(_Model):
     ref: str | None = None
     overdue: bool = False
     escalated: bool = False
+    assignee: str | None = None
 
     @classmethod
     def of(cls, task: TaskState) -> "OpenTask":
         return cls(task_id=task.task_id, kind=task.kind, title=task.title, stage=task.stage,
                    assignee_role=task.assignee_role, due=task.due,
                    instrument=task.instrument.value if task.instrument else None, ref=task.ref,
-                   overdue=task.overdue, escalated=task.escalated)
+                   overdue=task.overdue, escalated=task.escalated, assignee=task.assignee)
 
 
 class SiteStatus(_Model):

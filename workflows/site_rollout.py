@@ -33,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import coaching_workflow_id
     from workflows.models import (
         CompleteTaskRequest, ControlRequest, CycleOutcome, SiteProgress, SiteRolloutInput, SiteStatus,
-        StageDecisionRequest, StepDone, SubmitAssessmentRequest, UpdateOutcome,
+        StageDecisionRequest, StepDone, SubmitAssessmentRequest, TaskManagementRequest,
+        UpdateOutcome,
     )
     from workflows.relay import closed_target
     from workflows.site_rollout_locked import LockedShape
@@ -57,7 +58,8 @@ class _Pending:
     """An accepted Update, waiting in the inbox for the main loop."""
 
     ticket: int
-    request: SubmitAssessmentRequest | CompleteTaskRequest | StageDecisionRequest | ControlRequest
+    request: (SubmitAssessmentRequest | CompleteTaskRequest | StageDecisionRequest | ControlRequest
+              | TaskManagementRequest)
 
 
 @workflow.defn
@@ -129,7 +131,9 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
             case StageDecisionRequest():
                 return await self._decide_and_evaluate(self._stage_decision(request))
             case ControlRequest():
-                return await self._decide_and_evaluate(control_command(request, self._now()))
+                return await self._decide_and_evaluate(self._control_command(request))
+            case TaskManagementRequest():
+                return await self._decide_and_evaluate(self._task_management(request))
         raise TypeError(f"not a site update: {request!r}")
 
     async def _complete(self, request: CompleteTaskRequest) -> UpdateOutcome | ApplicationError:
@@ -239,6 +243,20 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
         with refusing_invalid():
             self._dry_run(control_command(request, self._now()))
 
+    @workflow.update
+    async def manage_task(self, request: TaskManagementRequest) -> UpdateOutcome:
+        if self._by_main_loop():
+            return await self._hand_over(request)
+        return await self._handle(self._task_management(request))
+
+    @manage_task.validator
+    def _validate_task_management(self, request: TaskManagementRequest) -> None:
+        require_request(request, "manage_task")
+        check_storable(request)
+        self._check_site(request.site_id)
+        with refusing_invalid():
+            self._dry_run(self._task_management(request))
+
     @workflow.signal
     def initiative_control(self, request: ControlRequest) -> None:
         """From the initiative: pause, resume or cancel every site (already authorized there)."""
@@ -291,3 +309,10 @@ class SiteRolloutWorkflow(SiteWork, LockedShape):
                 self._set.calendar, self._today(), self._set.cadences.remeasure_school_days))
         return cmd.RegressSite(**common, reason=r.reason)
 
+    def _task_management(self, r: TaskManagementRequest):
+        common = dict(at=self._now(), actor=r.actor, task_id=r.task_id, reason=r.reason)
+        if r.action == "reassign":
+            return cmd.ReassignTask(**common, assignee=r.assignee)
+        if r.action == "extend":
+            return cmd.ExtendTaskDue(**common, due=r.due, calendar=self._set.calendar)
+        return cmd.WaiveTask(**common)

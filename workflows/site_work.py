@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.reviews import ReviewInput, hold_review
     from domain import commands as cmd
     from domain.actors import SYSTEM
-    from domain.calendar import add_school_days
+    from domain.calendar import SchoolCalendar, add_school_days
     from domain.coaching import cycle_commands, step_dues, step_task_id
     from domain.deadlines import DeadlinePolicy, deadline_commands, next_deadline
     from domain.errors import DomainError
@@ -46,6 +46,10 @@ FINISHED = ("completed", "cancelled")
 RUN_EVENT_BUDGET = 2_000
 """A run this long continues as new even inside a stage that lasts years (the server's own
 suggestion comes much later), so every run replays quickly."""
+PAUSE_SHIFT_PATCH = "shift-due-dates-by-the-paused-school-days"
+"""workflow.patched id: resuming a paused site moves its open tasks' due dates by the school days
+it was paused (TaskDueDatesShifted), so its deadlines count only the days it was active. Runs
+recorded before the patch resumed without a shift and replay so."""
 FINISHED_CYCLE_PATCH = "record-a-cycle-that-finished-before-its-withdrawal"
 """workflow.patched id: a coaching cycle that finished by itself in the moment its site changed
 stage is recorded as completed; before, the withdrawal signal sent to the closed cycle failed the
@@ -296,11 +300,18 @@ class SiteWork:
                 at=self._now(), actor=request.actor, session_id=task.ref,
                 attendees=int(request.outcome.get("attendees", 0)))])
 
+    def _control_command(self, request: ControlRequest):
+        """Pause, resume or cancel; a resume with the calendar, to shift the due dates."""
+        calendar = None
+        if request.action == "resume" and workflow.patched(PAUSE_SHIFT_PATCH):
+            calendar = self._set.calendar
+        return control_command(request, self._now(), calendar)
+
     async def _apply_controls(self) -> None:
         while self._controls:
             request = self._controls.pop(0)
             try:
-                await self._execute([control_command(request, self._now())])
+                await self._execute([self._control_command(request)])
             except DomainError as refused:
                 workflow.logger.info("initiative control not applied: %s", refused.message)
 
@@ -386,11 +397,11 @@ class SiteWork:
                             status=self._state.status, version=self._state.version)
 
 
-def control_command(request: ControlRequest, at):
+def control_command(request: ControlRequest, at, calendar: SchoolCalendar | None = None):
     if request.action == "pause":
         return cmd.PauseRollout(at=at, actor=request.actor, reason=request.reason or "paused")
     if request.action == "resume":
-        return cmd.ResumeRollout(at=at, actor=request.actor, note=request.reason)
+        return cmd.ResumeRollout(at=at, actor=request.actor, note=request.reason, calendar=calendar)
     return cmd.CancelRollout(at=at, actor=request.actor, reason=request.reason or "cancelled")
 
 

@@ -2,7 +2,7 @@
 with its forms, each reader's notifications, the state's board, a site's page with its audit
 timeline and the state's decision forms, the queue of stage moves waiting for the state, the
 initiatives (a plan uploaded, checked and started; cohorts opened; pause, resume, cancel), the audit
-index.
+index, the escalation queue the state team works.
 
 `install(app)` adds them to the API application: the routers, the static files, and the handlers
 that answer a missing session with the login page and a refusal with a readable page.
@@ -17,14 +17,16 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.pages import (
-    audit_index, board, decisions, inbox, initiatives, login, notifications, site, task_form,
+    audit_index, board, decisions, escalations, inbox, initiatives, login, notifications, site,
+    task_form,
 )
 from api.pages.rendering import PageProblem, problem_page
 from api.pages.session import PREFIX, LoginNeeded, end, login_url
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 ROUTERS = (login.router, inbox.router, task_form.router, board.router, site.router,
-           audit_index.router, notifications.router, decisions.router, initiatives.router)
+           audit_index.router, notifications.router, escalations.router, decisions.router,
+           initiatives.router)
 
 
 def install(app: FastAPI) -> None:

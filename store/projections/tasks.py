@@ -1,4 +1,5 @@
-"""The task inbox: every task a site's teams were given, and what became of it."""
+"""The task inbox: every task a site's teams were given, and what became of it (completed,
+withdrawn, waived; reassigned, given a later due date, escalated and when)."""
 
 from __future__ import annotations
 
@@ -38,4 +39,21 @@ on("tasks", "TaskWithdrawn")(_task_change("status = 'withdrawn'"))
 on("tasks", "TaskReminderSent")(_task_change("reminded = true"))
 on("tasks", "TaskOverdue")(_task_change("overdue = true"))
 on("tasks", "TaskEscalated")(_task_change(
-    "escalated = true, escalated_to = $3", lambda r: r.event.payload.escalated_to))
+    "escalated = true, escalated_to = $3, escalated_at = $4",
+    lambda r: r.event.payload.escalated_to, lambda r: r.event.occurred_at))
+on("tasks", "TaskReassigned")(_task_change(
+    "assignee = $3", lambda r: r.event.payload.to_assignee))
+on("tasks", "TaskDueDateExtended")(_task_change(
+    "due = $3, reminded = false, overdue = false, escalated = false, escalated_to = NULL, "
+    "escalated_at = NULL", lambda r: r.event.payload.to_due))
+on("tasks", "TaskWaived")(_task_change(
+    "status = 'waived', waived_at = $3, waived_by = $4, waived_reason = $5",
+    lambda r: r.event.occurred_at, lambda r: r.event.actor.id, lambda r: r.event.payload.reason))
+
+
+@on("tasks", "TaskDueDatesShifted")
+async def _due_dates_shifted(conn: asyncpg.Connection, r: Recorded) -> None:
+    """A resumed site's open tasks, each due the paused school days later."""
+    await conn.executemany(
+        "UPDATE tasks SET due = $3 WHERE task_id = $1 AND stream_id = $2",
+        [(s.task_id, r.event.stream_id, s.to_due) for s in r.event.payload.shifts])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 import pytest
@@ -25,7 +26,10 @@ from domain.actors import Role
 from domain.events import site_stream
 from domain.stages import Stage
 from store import tokens
+from domain.calendar import add_school_days
 from tests.api.conftest import DISTRICT_A, DISTRICT_B
+from tests.api.test_escalations import escalate_capacity, escalated
+from tests.workflows.harness import small_plan
 from tests.domain.builders import capacity, fidelity
 from tests.workflows.harness import ROOT
 from tests.imports.test_import_rows import HEADER, capacity_rows
@@ -65,6 +69,10 @@ class Place:
     coach_task: str
     actor: str
     """Someone who acted in this district."""
+    escalated_task: str
+    """A task of this district escalated to the state team."""
+    extend_to: str
+    """A school day its due date may be extended to."""
     district_notification: str
     """A notification to the district's team about its site."""
     coach_notification: str
@@ -139,6 +147,22 @@ ROWS = [
         # The state admin completes the district's task first: the coordinator is let through
         # to the rollout, which answers that it is already completed (409).
         {SA: (OK, OK), DC: (409, 404), CO: (OK, 404), AU: (403, 403)}),
+    # The escalation queue: coordinators read their own district's (another's is empty); only
+    # the state team acts on it (reassign, then extend, then waive the same task).
+    Row("GET", "/escalations", lambda r, p, w: {"url": "/escalations", "params": {"district": p.site}},
+        {SA: (OK, OK), DC: (OK, EMPTY), CO: (403, 403), AU: (403, 403)},
+        items=lambda body: len(body["escalations"])),
+    Row("POST", "/tasks/{task_id}/reassign",
+        lambda r, p, w: {"url": f"/tasks/{p.escalated_task}/reassign",
+                         "json": {"assignee": f"team:district:{p.site}", "reason": "matrix"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/tasks/{task_id}/extend",
+        lambda r, p, w: {"url": f"/tasks/{p.escalated_task}/extend",
+                         "json": {"due": p.extend_to, "reason": "matrix"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
+    Row("POST", "/tasks/{task_id}/waive",
+        lambda r, p, w: {"url": f"/tasks/{p.escalated_task}/waive", "json": {"reason": "matrix"}},
+        {SA: (OK, OK), DC: (403, 403), CO: (403, 403), AU: (403, 403)}),
     Row("GET", "/sites/{initiative_id}/{site_id}",
         lambda r, p, w: {"url": f"/sites/{w.main}/{p.site}"},
         {SA: (OK, OK), DC: (OK, 404), **READ_ONLY_OTHERS}),
@@ -231,8 +255,8 @@ class World:
 
 @pytest_asyncio.fixture(scope="module")
 async def matrix_world(world, api) -> World:
-    """One initiative with both districts in Initial Implementation (PD and coaching tasks out),
-    and one in which only the other district takes part."""
+    """One initiative with both districts in Initial Implementation (PD and coaching tasks out,
+    a capacity shortfall escalated), and one in which only the other district takes part."""
     main = await world.launch("matrix")
     elsewhere = await world.launch("matrix-b", districts=(DISTRICT_B,))
     places = {}
@@ -240,10 +264,16 @@ async def matrix_world(world, api) -> World:
         headers = await api.headers(DC, district)
         status = await world.to_initial_implementation(main, district, headers)
         tasks = {t["kind"]: t["task_id"] for t in status["open_tasks"]}
+        await escalate_capacity(world, main, district, headers, times=2)
+        task = await escalated(api, await api.headers(SA), district)
+        today = date.fromisoformat(status["school_today"])
+        extend_to = add_school_days(small_plan().calendar,
+                                    max(today, date.fromisoformat(task["due"])), 20)
         places[district] = Place(initiative=initiative, site=district,
                                  district_task=tasks["hold_pd_session"],
                                  coach_task=tasks["coaching_step"],
                                  actor=f"district_coordinator.{district}",
+                                 escalated_task=task["task_id"], extend_to=extend_to.isoformat(),
                                  district_notification=await delivered(
                                      api.pool, main, district, f"district:{district}"),
                                  coach_notification=await delivered(

@@ -82,3 +82,57 @@ async def test_tasks_and_complete_from_the_command_line(world, api, api_database
     assert missing.exit_code == 2 and "--data" in one_line(missing)
     nothing = await rollout("complete", "no-such-task", *where)
     assert nothing.exit_code == 1 and "There is no task 'no-such-task'" in one_line(nothing)
+
+
+async def test_the_escalation_queue_from_the_command_line(world, api, api_database, temporal_dev):
+    """`rollout escalations` lists the queue; `rollout task reassign|extend|waive` works a task
+    as a state admin, with one-line refusals and exit codes."""
+    from datetime import date
+
+    from domain.actors import Role
+    from domain.calendar import add_school_days
+    from tests.api.test_escalations import CALENDAR, escalate_capacity, escalated
+
+    _, dsn = api_database
+    where = ["--database-url", dsn, "--temporal-address", temporal_dev.address]
+    initiative = await world.launch("cli-esc", districts=("cedar-falls-sd",))
+    mine = await api.headers(Role.DISTRICT_COORDINATOR, "cedar-falls-sd")
+    await world.to_initial_implementation(initiative, "cedar-falls-sd", mine)
+    await escalate_capacity(world, initiative, "cedar-falls-sd", mine, times=2)
+    task = (await escalated(api, await api.headers(Role.STATE_ADMIN), "cedar-falls-sd"))["task_id"]
+
+    listed = await rollout("escalations", "--initiative", initiative, "--json", "--database-url", dsn)
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [(r["task_id"], r["region"], r["age_school_days"]) for r in rows] == [(task, "North", 0)]
+    table = await rollout("escalations", "--initiative", initiative, "--kind", "submit_assessment",
+                          "--district", "cedar-falls-sd", "--database-url", dsn)
+    assert table.exit_code == 0 and task in table.output and "rollout task reassign" in table.output
+    none = await rollout("escalations", "--initiative", initiative, "--older-than", "5",
+                         "--database-url", dsn)
+    assert none.exit_code == 0 and one_line(none) == "No escalated open tasks match."
+    bad = await rollout("escalations", "--kind", "homework", "--database-url", dsn)
+    assert bad.exit_code == 2 and "--kind must be one of" in one_line(bad)
+
+    wrong = await rollout("task", "reassign", task, "--to", "ann", "--reason", "ours", "--as", "sam.state", *where)
+    assert wrong.exit_code == 2 and "--to" in one_line(wrong)
+    done = await rollout("task", "reassign", task, "--to", "team:district:cedar-falls-sd",
+                         "--reason", "the district's data team owns it", "--as", "sam.state", *where)
+    assert done.exit_code == 0, done.output
+    assert one_line(done) == f"Recorded TaskReassigned for task {task} at cedar-falls-sd."
+    due = add_school_days(CALENDAR, date.fromisoformat(rows[0]["due"]), 20)
+    done = await rollout("task", "extend", task, "--due", due.isoformat(), "--reason", "more time",
+                         "--as", "sam.state", "--json", *where)
+    assert done.exit_code == 0 and json.loads(done.output)["recorded"] == ["TaskDueDateExtended"]
+    refused = await rollout("task", "extend", task, "--due", "2020-01-06", "--reason", "earlier",
+                            "--as", "sam.state", *where)
+    assert refused.exit_code == 1 and "not after" in one_line(refused)
+    done = await rollout("task", "waive", task, "--reason", "no longer needed", "--as", "sam.state", *where)
+    assert done.exit_code == 0 and "Recorded TaskWaived" in done.output
+    missing = await rollout("task", "waive", "no-such-task", "--reason", "x y z", "--as", "sam.state", *where)
+    assert missing.exit_code == 1 and "no task 'no-such-task'" in one_line(missing)
+    stream = await EventStore(api.pool).read_stream(ev.site_stream(initiative, "cedar-falls-sd"))
+    assert [(e.type, e.actor.id) for e in stream if e.type in (
+        "TaskReassigned", "TaskDueDateExtended", "TaskWaived")] == [
+        ("TaskReassigned", "sam.state"), ("TaskDueDateExtended", "sam.state"),
+        ("TaskWaived", "sam.state")]

@@ -108,7 +108,8 @@ def by_people(events) -> Counter:
 
 
 VOCABULARY = {"control": ("action", {"pause", "resume", "cancel"}),
-              "decide_stage_move": ("decision", {"approve", "override", "regress", "decline"})}
+              "decide_stage_move": ("decision", {"approve", "override", "regress", "decline"}),
+              "manage_task": ("action", {"reassign", "extend", "waive"})}
 """The words an Update documents for its verb; an accepted request using another was not valid."""
 
 

@@ -8,6 +8,7 @@ running workflow, so valid-shaped requests reach the rules rather than stopping 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from hypothesis import strategies as st
@@ -80,7 +81,8 @@ def site_payloads(draw, site: str, task_ids: list[str]) -> tuple[str, Any]:
     # an index, not sampled_from(task_ids): the draws must not depend on how many tasks are open
     task = st.integers(0, 63).flatmap(lambda i: ids if i < 8 else st.just(
         task_ids[i % len(task_ids)] if task_ids else "none"))
-    name = draw(st.sampled_from(["submit_assessment", "complete_task", "decide_stage_move", "control"]))
+    name = draw(st.sampled_from(["submit_assessment", "complete_task", "decide_stage_move", "control",
+                                 "manage_task"]))
     if name == "submit_assessment":
         shaped = st.fixed_dictionaries(
             {"actor": actor, "site_id": site_ids, "assessment_id": ids,
@@ -102,6 +104,18 @@ def site_payloads(draw, site: str, task_ids: list[str]) -> tuple[str, Any]:
              "to_stage": st.sampled_from([s.value for s in Stage] + ["Graduation"])},
             optional={"reason": st.one_of(texts, st.text(min_size=10, max_size=60),
                                           st.text(min_size=1990, max_size=2010))})
+    elif name == "manage_task":
+        admin = st.integers(0, 2).flatmap(lambda n: st.just(
+            {"id": "sam.state", "role": "state_admin"}) if n else actor)
+        shaped = st.fixed_dictionaries(
+            {"actor": admin, "site_id": site_ids, "task_id": task,
+             "action": st.one_of(st.sampled_from(["reassign", "extend", "waive"] * 5), texts),
+             "reason": reasons},
+            optional={"assignee": st.one_of(st.sampled_from(
+                          [f"team:district:{site}", "person:ann@example.org", "district", "team:"]),
+                          texts),
+                      "due": st.one_of(st.dates(date(2026, 1, 1), date(2031, 12, 31)).map(str),
+                                       texts)})
     else:
         admin = st.integers(0, 1).flatmap(lambda n: st.just(
             {"id": "sam.state", "role": "state_admin"}) if n else actor)
