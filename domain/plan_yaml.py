@@ -5,6 +5,15 @@ syntax error to a cohort listing an unknown site, is reported with its field pat
 value and its line. Timestamps are left to pydantic: an impossible date such as 2026-02-30 is then
 a field error with a path instead of a loader crash. `dump_plan` writes the canonical form:
 parse(dump(plan)) == plan, and dumping twice gives the same bytes.
+
+The work a plan file can cause is bounded by its size. A text over MAX_PLAN_BYTES is refused
+before it is parsed (the loader reads about 70 kB a second on a busy machine: 5 MB is a minute,
+and a state's largest plan, some ten thousand sites, is under 2 MB). Anchors and aliases (`&name`,
+`*name`, `<<: *name`) are refused where they appear: an alias repeats a node without repeating
+its text, so a few lines of aliases of aliases ("billion laughs") stand for billions of values
+and would exhaust time and memory; plans do not need them (the examples use none, and
+`dump_plan` writes none). A value the loader cannot turn into a number (an integer of thousands of
+digits, `!!int 12.5`) is a syntax problem with its line, not a crash.
 """
 
 from __future__ import annotations
@@ -19,15 +28,20 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from domain.errors import DomainError
 from domain.issues import Invalid, PathPart, format_path
-from domain.plan import Plan
+from domain.plan import Plan, whole_plan_issues
 
 Path = tuple[PathPart, ...]
+MAX_PLAN_BYTES = 5_000_000
+"""The largest plan text read (UTF-8 bytes): 5 MB, some 25,000 sites."""
 
 
 class PlanIssue(BaseModel):
@@ -42,6 +56,14 @@ class PlanIssue(BaseModel):
         where = f"line {self.line}: " if self.line else ""
         field = f"{self.path} = {self.value}: " if self.path else ""
         return f"{where}{field}{self.message}"
+
+    @classmethod
+    def of(cls, path: str, value: str, message: str, line: int | None) -> PlanIssue:
+        """An issue whose text is safe to print: a control character the plan holds (in a key
+        quoted in the path or the message) is written as an escape, never sent to the terminal,
+        and every issue stays on one line."""
+        return cls(path=_printable(path), value=_printable(value), message=_printable(message),
+                   line=line)
 
 
 class PlanError(DomainError):
@@ -59,23 +81,52 @@ class PlanError(DomainError):
 
 
 class _Constructor(RoundTripConstructor):
-    """Dates stay text, so pydantic validates them (with a path) instead of the loader."""
+    """Dates stay text, so pydantic validates them (with a path) instead of the loader; a scalar
+    the loader cannot convert is a problem at its line."""
+
+    def construct_non_recursive_object(self, node: object, tag: str | None = None) -> object:
+        try:
+            return super().construct_non_recursive_object(node, tag)
+        except (ValueError, TypeError, OverflowError) as failure:
+            kind = str(tag or node.tag).rsplit(":", 1)[-1]
+            reason = str(failure).split(";")[0]
+            raise ConstructorError(None, None, f"cannot read this value as {kind}: {reason}",
+                                   node.start_mark) from None
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp",
                              lambda loader, node: loader.construct_scalar(node))
 
 
+class _Composer(Composer):
+    """Refuses anchors and aliases as it meets them, before anything is built from them."""
+
+    def compose_node(self, parent: object, index: object) -> object:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent) or event.anchor is not None:
+            raise ComposerError(
+                None, None, f"anchors and aliases are not allowed in a plan "
+                f"({'*' if isinstance(event, AliasEvent) else '&'}{_printable(str(event.anchor))[:40]}): "
+                "write the value out in full", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    size = _size(text)
+    if size > MAX_PLAN_BYTES:
+        raise PlanError([PlanIssue(path="", value="", line=None, message=(
+            f"the plan is {size:,} bytes; a plan is at most {MAX_PLAN_BYTES:,} bytes (5 MB; the "
+            "state-scale example, 380 sites, is 65 kB)"))], source)
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    yaml.Composer = _Composer
     try:
         tree = yaml.load(text)
         if isinstance(tree, Mapping):
             lines: dict[Path, int] = {}
             data = _plain(tree, (), lines)
     except YAMLError as failure:
-        raise PlanError([_syntax_issue(failure)], source) from None
+        raise PlanError([_syntax_issue(failure, text)], source) from None
     except RecursionError:  # the loader and _plain recurse once per level of nesting
         raise PlanError([PlanIssue(path="", value="", line=None, message=(
             "the plan is nested too deeply to read (hundreds of levels of lists or mappings); "
@@ -86,10 +137,15 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
             f"the plan is {kind}; it must be a mapping with 'initiative', 'sites', 'cohorts', "
             "'pd' and 'calendar'"))], source)
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as failure:
         issues = [issue for error in failure.errors() for issue in _issues(error, data, lines)]
         raise PlanError(sorted(issues, key=lambda i: i.line or 0), source) from None
+    whole = [_issue(i.path, _show(i.value), i.message, lines)
+             for i in whole_plan_issues(plan)]
+    if whole:
+        raise PlanError(sorted(whole, key=lambda i: i.line or 0), source)
+    return plan
 
 
 def dump_plan(plan: Plan) -> str:
@@ -111,14 +167,17 @@ def _yamlable(value: object) -> object:
     return value
 
 
-def _syntax_issue(failure: YAMLError) -> PlanIssue:
+def _syntax_issue(failure: YAMLError, text: str) -> PlanIssue:
     mark = getattr(failure, "problem_mark", None) or getattr(failure, "context_mark", None)
     if isinstance(failure, MarkedYAMLError):
         message = "; ".join(p for p in (failure.context, failure.problem) if p)
+    elif isinstance(failure, ReaderError) and isinstance(failure.position, int):
+        line = text.count("\n", 0, failure.position) + 1
+        return PlanIssue.of("", "", f"YAML syntax: character U+{failure.character:04X} is not "
+                            f"allowed in YAML ({failure.reason})", line)
     else:
-        message = str(failure)
-    return PlanIssue(path="", value="", message=f"YAML syntax: {message}",
-                     line=mark.line + 1 if mark else None)
+        message = str(failure).splitlines()[0]
+    return PlanIssue.of("", "", f"YAML syntax: {message}", mark.line + 1 if mark else None)
 
 
 def _plain(node: object, path: Path, lines: dict[Path, int]) -> object:
@@ -156,6 +215,8 @@ def _plain_key(key: object) -> object:
     """A key as plain data; a complex key (`? {a: 1}`, `? [a, b]`) becomes its text, so it is
     reported as an unknown field instead of breaking the dictionary it is a key of."""
     plain = _plain(key, (), {})
+    if isinstance(plain, int) and not isinstance(plain, bool) and plain.bit_length() > 64:
+        return _huge(plain)  # Python will not write it out in decimal
     return str(plain) if isinstance(plain, (dict, list)) else plain
 
 
@@ -184,7 +245,7 @@ def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue
 
 def _issue(path: Path, value: str, message: str, lines: dict[Path, int]) -> PlanIssue:
     line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
-    return PlanIssue(path=format_path(path), value=value, message=message, line=line)
+    return PlanIssue.of(format_path(path), value, message, line)
 
 
 def _data_path(loc: tuple, data: object) -> Path:
@@ -227,9 +288,30 @@ def _show(value: object) -> str:
         text = value.isoformat()
     elif value is None:
         text = "null"
+    elif isinstance(value, int) and value.bit_length() > 64:
+        text = _huge(value)
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _huge(number: int) -> str:
+    return f"(an integer of about {int(number.bit_length() * 0.30103) + 1:,} digits)"
+
+
+def _size(text: str) -> int:
+    """The text's size in UTF-8 bytes (at least its length: then it is not encoded at all)."""
+    if len(text) > MAX_PLAN_BYTES:
+        return len(text)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _printable(text: str) -> str:
+    """`text` with each character a terminal would act on (a control, format or line-separator
+    character) written as its Python escape; text without one is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,8 @@
 
 Both are Updates to the site's SiteRolloutWorkflow, whose validators run the domain's rules before
 anything reaches history, so the API, the CLI and the web pages share one path and one set of
-refusals. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
+refusals. What the event store could not hold (domain/storable.py) is refused here, before it is
+sent: the validators would refuse it too, but only after a round trip to a worker. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
 HTTP status, an exit code) and one sentence saying what went wrong.
 """
 
@@ -20,7 +21,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
 from domain.commands import Outcome
+from domain.errors import DomainError
 from domain.instruments import Assessment
+from domain.storable import require_storable
 from rollouts.refusals import explain_refusal
 from workflows.ids import site_workflow_id
 from workflows.models import CompleteTaskRequest, SubmitAssessmentRequest, UpdateOutcome
@@ -60,6 +63,10 @@ async def submit_assessment(client: Client, *, initiative_id: str, site_id: str,
 
 
 async def _update(client: Client, initiative_id: str, site_id: str, update, request) -> UpdateOutcome:
+    try:
+        require_storable(request.model_dump(mode="python"))
+    except DomainError as refused:
+        raise ActionFailed("invalid", refused.message, refused.field, str(refused.value)) from None
     handle = client.get_workflow_handle(site_workflow_id(initiative_id, site_id))
     try:
         return await asyncio.wait_for(_send(handle, update, request), UPDATE_TIMEOUT)

@@ -1,0 +1,202 @@
+"""Plan files that hurt (issue 18, finding 4): aliases of aliases ("billion laughs"), files over
+the size limit, numbers the loader cannot convert, and control characters in a plan's names and
+ids. Each is refused with exit 2 and one line naming the problem, by `rollout plan validate` and
+by `rollout start` alike, before the work it would cause (the refusals assert that the expansion,
+the parsing, or the reading of the rest never happened; the times are printed, not asserted)."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from typer.testing import CliRunner
+
+from cli.main import app
+from cli.plan_commands import PlanFileError, read_plan_text
+from domain import plan_yaml
+from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, parse_plan
+from tests.plan.examples import line_of, replace_once, small_text
+
+runner = CliRunner()
+
+
+def laughs(levels: int, width: int = 9) -> str:
+    """The classic: each level a list of `width` aliases of the level below; `levels` levels
+    stand for width**levels values in a few hundred bytes."""
+    lines = ["lol: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"l{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * width) + "]" for n in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def cli(*args: str):
+    """`rollout ...` in-process; (exit code, everything printed, seconds taken)."""
+    started = time.perf_counter()
+    result = runner.invoke(app, list(args), env={"COLUMNS": "200",
+                                                 "ROLLOUT_TEMPORAL_ADDRESS": "127.0.0.1:9"})
+    said = result.output + (result.stderr if result.stderr_bytes else "")
+    return result.exit_code, said, time.perf_counter() - started
+
+
+def refused_by_both_commands(path: Path, *fragments: str) -> list[float]:
+    """`rollout plan validate` and `rollout start` exit 2 naming the problem, never a traceback;
+    start stops before it reaches any server (its Temporal address leads nowhere)."""
+    seconds = []
+    for command in (["plan", "validate", str(path)], ["start", str(path), "--as", "ann.admin"]):
+        code, said, took = cli(*command)
+        assert code == 2, said
+        assert "Traceback" not in said and "cannot be reached" not in said, said
+        for fragment in fragments:
+            assert fragment in said, said
+        seconds.append(took)
+    return seconds
+
+
+def test_aliases_are_refused_where_they_appear_before_anything_is_built(monkeypatch):
+    def expanded(*_):
+        raise AssertionError("the aliases were expanded")
+    monkeypatch.setattr(plan_yaml, "_plain", expanded)
+    with pytest.raises(PlanError) as refused:
+        parse_plan(laughs(6), source="laughs.yaml")
+    (issue,) = refused.value.errors
+    assert issue.line == 1 and "anchors and aliases are not allowed in a plan (&a0)" in issue.message
+
+
+def test_an_alias_in_an_otherwise_valid_plan_is_refused_at_its_line():
+    text = replace_once(small_text(), "    region: South\n    practitioners: 35",
+                        "    region: &south South\n    practitioners: 35")
+    text = replace_once(text, "    region: South\n    district: prairie-ridge-sd",
+                        "    region: *south\n    district: prairie-ridge-sd")
+    with pytest.raises(PlanError) as refused:
+        parse_plan(text)
+    (issue,) = refused.value.errors
+    assert issue.line == line_of(text, "&south") and "(&south)" in issue.message
+
+
+def test_the_billion_laughs_plan_exits_2_with_one_line_naming_the_problem(tmp_path):
+    bomb = tmp_path / "laughs.yaml"
+    bomb.write_text(laughs(10))  # 10**9 values (the published attack)
+    seconds = refused_by_both_commands(bomb, "1 problem", "anchors and aliases are not allowed")
+    _, said, _ = cli("plan", "validate", str(bomb))
+    assert len([line for line in said.splitlines() if "anchors and aliases" in line]) == 1
+    print(f"billion laughs refused: plan validate {seconds[0]:.3f} s, start {seconds[1]:.3f} s "
+          "(in-process, after imports)")
+
+
+def test_a_plan_over_the_size_limit_is_refused_before_it_is_parsed(monkeypatch):
+    def parsed(*_):
+        raise AssertionError("the plan was parsed")
+    monkeypatch.setattr(YAML, "load", parsed)
+    text = "# " + "x" * MAX_PLAN_BYTES + "\n"
+    with pytest.raises(PlanError) as refused:
+        parse_plan(text)
+    (issue,) = refused.value.errors
+    assert f"{len(text.encode()):,} bytes; a plan is at most 5,000,000 bytes (5 MB" in issue.message
+    multibyte = "# " + "é" * (MAX_PLAN_BYTES // 2) + "\n"  # fewer characters than bytes
+    with pytest.raises(PlanError, match="a plan is at most"):
+        parse_plan(multibyte)
+
+
+def test_a_plan_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    big = tmp_path / "big.yaml"
+    with big.open("wb") as f:
+        f.truncate(2 * MAX_PLAN_BYTES)  # 10 MB (sparse)
+    with pytest.raises(PlanFileError, match=r"it is 10,000,000 bytes; a plan file is at most "
+                                            r"5,000,000 bytes \(5 MB\)"):
+        read_plan_text(big)
+    refused_by_both_commands(big, "10,000,000 bytes", "at most 5,000,000 bytes")
+
+
+def test_a_plan_file_without_a_size_is_read_only_up_to_the_limit(tmp_path):
+    """A pipe or a device reports no size: at most the limit and one byte are read."""
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    pid = os.fork()
+    if pid == 0:  # the writer: far more than the limit, until the reader hangs up
+        try:
+            with open(fifo, "wb") as out:
+                while True:
+                    out.write(b"#" * 65536)
+        finally:
+            os._exit(0)
+    try:
+        with pytest.raises(PlanFileError, match="it is over that; a plan file is at most"):
+            read_plan_text(fifo)
+    finally:
+        os.waitpid(pid, 0)
+
+
+@pytest.mark.parametrize("old, new, line_needle, words", [
+    ("practitioners: 42", "practitioners: " + "9" * 5000, "practitioners: 999",
+     "cannot read this value as int: Exceeds the limit (4300 digits)"),
+    ("practitioners: 42", "practitioners: !!int 12.5", "!!int 12.5",
+     "cannot read this value as int"),
+    ("practitioners: 42", "practitioners: 0o" + "7" * 6000, "practitioners: 0o777",
+     "(an integer of about 5,419 digits)"),
+])
+def test_a_number_the_loader_cannot_convert_is_a_problem_at_its_line(old, new, line_needle, words):
+    text = replace_once(small_text(), old, new)
+    with pytest.raises(PlanError) as refused:
+        parse_plan(text)
+    (issue,) = refused.value.errors
+    assert issue.line == line_of(text, line_needle) and words in str(issue), str(issue)
+
+
+FIELDS = [("initiative", "id"), ("initiative", "name"), ("initiative", "practice", "name"),
+          ("initiative", "ssip", "simr"), ("initiative", "practice", "fidelity_criterion"),
+          ("sites", 1, "id"), ("sites", 1, "name"), ("sites", 1, "region"), ("cohorts", 0, "id"),
+          ("cohorts", 0, "name"), ("pd", "trainers", 0, "id"), ("pd", "trainers", 0, "name"),
+          ("pd", "sessions", "Installation", 0, "title"), ("calendar", "years", 0, "name"),
+          ("calendar", "years", 0, "breaks", 1, "name")]
+CHARACTERS = {"NUL": "\x00", "BEL": "\x07", "ESC": "\x1b", "NEL": "\x85",
+              "RIGHT-TO-LEFT OVERRIDE": "\u202e", "ZERO WIDTH SPACE": "\u200b",
+              "LINE SEPARATOR": "\u2028"}
+
+
+def edited(path: tuple, value: str) -> str:
+    """The small example with the text at `path` replaced, written out by the YAML library as a
+    double-quoted string (so a control character is written as an escape: `"Lakeview\\a-sd"`)."""
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    tree = yaml.load(small_text())
+    node = tree
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = DoubleQuotedScalarString(value)
+    out = io.StringIO()
+    yaml.dump(tree, out)
+    return out.getvalue()
+
+
+def dotted(path: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+
+
+@pytest.mark.parametrize("path", FIELDS, ids=dotted)
+@pytest.mark.parametrize("name", CHARACTERS)
+def test_a_control_character_in_any_name_or_id_is_refused_naming_the_field(path, name):
+    text = edited(path, f"Lakeview{CHARACTERS[name]}-sd")
+    with pytest.raises(PlanError) as refused:
+        parse_plan(text)
+    named = [i for i in refused.value.errors if i.path == dotted(path)]
+    assert named, str(refused.value)
+    if not path[-1] == "id":  # an id is a slug: the slug rule names it first
+        assert name in named[0].message or "U+" in named[0].message, named[0]
+    assert all(c not in str(refused.value) for c in CHARACTERS.values()), \
+        "the character is written as an escape, never printed as it is"
+
+
+@pytest.mark.parametrize("name", ["NUL", "BEL", "RIGHT-TO-LEFT OVERRIDE"])
+def test_both_commands_refuse_a_site_named_with_a_control_character(tmp_path, name):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(edited(("sites", 1, "name"), f"Lakeview{CHARACTERS[name]} USD"), encoding="utf-8")
+    refused_by_both_commands(plan, "1 problem", "sites[1].name", f"({name})")
+
+
+def test_prose_keeps_its_line_breaks_and_tabs():
+    text = edited(("initiative", "ssip", "simr"), "Increase proficiency.\n\tSecond line.\n")
+    assert parse_plan(text).initiative.ssip.simr.startswith("Increase proficiency.\n\tSecond")
