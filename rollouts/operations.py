@@ -26,7 +26,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.search_attributes import INITIATIVE_ID, SEARCH_ATTRIBUTES
 from domain.actors import Actor
-from domain.plan import Plan
+from domain.issues import Invalid
+from domain.plan import Plan, require_whole
 from rollouts.refusals import explain_refusal
 from runtime.temporal import connect
 from workflows.ids import initiative_workflow_id, site_workflow_id
@@ -88,7 +89,12 @@ def address_of(client: Client) -> str:
 
 async def launch_initiative(client: Client, plan: Plan, launched_by: Actor, *, task_queue: str,
                             speedup: float) -> Launched:
-    """Start the plan's InitiativeWorkflow; an initiative id is never started twice."""
+    """Start the plan's InitiativeWorkflow; an initiative id is never started twice, and a plan
+    that does not hold as a whole (domain.plan.require_whole) never starts."""
+    try:
+        require_whole(plan)
+    except Invalid as problem:
+        raise OperationError(f"The plan cannot be started: {problem}") from None
     initiative_id, workflow_id = plan.initiative.id, initiative_workflow_id(plan.initiative.id)
     searchable = await _search_attributes_registered(client)
     try:

@@ -24,7 +24,7 @@ from domain.site_state import SiteRolloutState
 from domain.stages import Stage
 from store.eventstore import EventStore
 from tests.domain.builders import adoption, readiness
-from tests.fuzz.counts import count
+from tests.fuzz.counts import count, planned
 from tests.fuzz.live import (
     FirstFailure, OnLoop, assert_valid_verb, by_people, failed_workflow_tasks, poll, renamed, run_on, send, start,
 )
@@ -38,8 +38,8 @@ from workflows.site_rollout import SiteRolloutWorkflow
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
-SITE_CASES = 700
-INITIATIVE_CASES = 300
+SITE_CASES = planned("site updates")
+INITIATIVE_CASES = planned("initiative updates")
 FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                    HealthCheck.data_too_large])
