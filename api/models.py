@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from domain.actors import PersonRole
 from domain.commands import Outcome
 from domain.errors import DomainError
-from domain.instruments import Assessment
+from domain.instruments import Assessment, WholeNumber
 from domain.stages import Stage
 from domain.storable import MOST_KEYS, require_storable
 from store.board_queries import BoardCell
@@ -164,7 +164,7 @@ class TokenRequest(_Body):
                                  description="the staff account recorded as acting; never one "
                                              "the engine keeps for itself (rollout-engine, "
                                              "rollout-...)")
-    expires_in_days: int = Field(default=90, ge=1, le=3650)
+    expires_in_days: WholeNumber = Field(default=90, ge=1, le=3650)
 
     @field_validator("actor_id")
     @classmethod

@@ -152,6 +152,7 @@ def dump_plan(plan: Plan) -> str:
     yaml = YAML(typ="rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096  # one line per value: no folding, no trailing spaces
+    yaml.representer.ignore_aliases = lambda _: True  # a date used twice is written twice
     out = io.StringIO()
     yaml.dump(_yamlable(plan.model_dump(mode="python", exclude_none=True)), out)
     return out.getvalue()

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.plan_commands import PlanFileError, read_plan_text
 from domain import plan_yaml
-from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, parse_plan
+from domain.plan import Plan
+from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, dump_plan, parse_plan
 from tests.plan.examples import line_of, replace_once, small_text
 
 runner = CliRunner()
@@ -200,3 +201,16 @@ def test_both_commands_refuse_a_site_named_with_a_control_character(tmp_path, na
 def test_prose_keeps_its_line_breaks_and_tabs():
     text = edited(("initiative", "ssip", "simr"), "Increase proficiency.\n\tSecond line.\n")
     assert parse_plan(text).initiative.ssip.simr.startswith("Increase proficiency.\n\tSecond")
+
+
+def test_a_plan_using_one_date_object_twice_is_written_without_aliases_and_read_back():
+    """dump_plan writes each value out: YAML would otherwise anchor a date object the plan uses
+    twice, and parse_plan refuses anchors."""
+    data = parse_plan(small_text()).model_dump(mode="python")
+    day = data["calendar"]["years"][0]["breaks"][0]["start"]
+    data["calendar"]["years"][0]["breaks"][0]["end"] = day
+    data["calendar"]["years"][0]["blackout_dates"].append(day)
+    plan = Plan.model_validate(data)
+    text = dump_plan(plan)
+    assert "&" not in text and "*id" not in text
+    assert parse_plan(text) == plan

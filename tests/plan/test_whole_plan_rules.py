@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from domain.actors import Actor, Role
 from domain.issues import Invalid
 from domain.plan import Plan, require_whole
 from domain.plan_rules import MAX_SUMMER_DAYS
 from domain.plan_yaml import PlanError, parse_plan
+from rollouts.operations import OperationError, launch_initiative
 from tests.plan.examples import line_of, replace_once, small_text
+from tests.workflows.harness import STATE_ADMIN
 
 MARK = "exit_criteria.full_implementation.fidelity_min_percent"
 COLLAPSE = "exit_criteria.regression.fidelity_collapse_percent"
@@ -149,3 +152,18 @@ def test_the_rules_hold_for_code_that_starts_a_plan_but_do_not_stop_a_plan_loadi
         require_whole(plan)
     assert [i.path for i in refused.value.issues] == [
         ("exit_criteria", "regression", "fidelity_collapse_percent"), ("sites", 1, "name")]
+
+
+async def test_launching_a_plan_that_does_not_hold_is_refused_before_temporal_is_asked():
+    """`rollout start` validates through parse_plan; code that launches a Plan it built is
+    refused by launch_initiative itself (no client is needed to refuse it)."""
+    data = parse_plan(small_text()).model_dump(mode="json")
+    data["exit_criteria"]["full_implementation"]["fidelity_min_percent"] = 0.6
+    with pytest.raises(OperationError, match=r"The plan cannot be started: exit_criteria\."
+                                             r"full_implementation\.fidelity_min_percent: 0\.6 is "
+                                             r"read as 0\.6%"):
+        await launch_initiative(None, Plan.model_validate(data), STATE_ADMIN, task_queue="q",
+                                speedup=1.0)
+    with pytest.raises(OperationError, match="'rollout-engine' is the engine's own id"):
+        await launch_initiative(None, parse_plan(small_text()), Actor(
+            id="rollout-engine", role=Role.STATE_ADMIN), task_queue="q", speedup=1.0)
