@@ -7,8 +7,9 @@ a field error with a path instead of a loader crash. `dump_plan` writes the cano
 parse(dump(plan)) == plan, and dumping twice gives the same bytes.
 
 The work a plan file can cause is bounded by its size. A text over MAX_PLAN_BYTES is refused
-before it is parsed (the loader reads about 70 kB a second on a busy machine: 5 MB is a minute,
-and a state's largest plan, some ten thousand sites, is under 2 MB). Anchors and aliases (`&name`,
+before it is parsed. The round-trip loader is pure Python and reads some 25 to 100 kB a second
+(the 65 kB state-scale example takes about a second), so a plan at the limit costs minutes, not
+hours; a state's largest plan, some ten thousand sites, is under 2 MB. Anchors and aliases (`&name`,
 `*name`, `<<: *name`) are refused where they appear: an alias repeats a node without repeating
 its text, so a few lines of aliases of aliases ("billion laughs") stand for billions of values
 and would exhaust time and memory; plans do not need them (the examples use none, and
