@@ -13,8 +13,12 @@ hours; a state's largest plan, some ten thousand sites, is under 2 MB. Anchors a
 `*name`, `<<: *name`) are refused where they appear: an alias repeats a node without repeating
 its text, so a few lines of aliases of aliases ("billion laughs") stand for billions of values
 and would exhaust time and memory; plans do not need them (the examples use none, and
-`dump_plan` writes none). A value the loader cannot turn into a number (an integer of thousands of
-digits, `!!int 12.5`) is a syntax problem with its line, not a crash.
+`dump_plan` writes none). Tags are refused too, but for the core ones that only say how to read a
+value (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`): the others (`!!omap`,
+`!!set`, `!!binary`, local tags) build values a plan has no place for, and the library's builders
+of some of them fail with Python errors on a scalar. A value the loader cannot read as what it
+looks like or is tagged as (an integer of thousands of digits, `0x_`, `!!int 12.5`, `!!bool x`, a
+`\\U` escape beyond U+10FFFF) is a syntax problem with its line and the value, not a crash.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.scanner import RoundTripScanner, ScannerError
 
 from domain.errors import DomainError
 from domain.issues import Invalid, PathPart, format_path
@@ -83,24 +88,46 @@ class PlanError(DomainError):
 
 class _Constructor(RoundTripConstructor):
     """Dates stay text, so pydantic validates them (with a path) instead of the loader; a scalar
-    the loader cannot convert is a problem at its line."""
+    the loader cannot convert is a problem at its line, naming the value. The library's
+    converters fail on some texts its resolver took for numbers (`0x_`: IndexError) or on texts
+    tagged as what they are not (`!!bool x`: KeyError), not only with ValueError."""
 
     def construct_non_recursive_object(self, node: object, tag: str | None = None) -> object:
         try:
             return super().construct_non_recursive_object(node, tag)
-        except (ValueError, TypeError, OverflowError) as failure:
+        except (ValueError, TypeError, OverflowError, KeyError, IndexError) as failure:
             kind = str(tag or node.tag).rsplit(":", 1)[-1]
-            reason = str(failure).split(";")[0]
-            raise ConstructorError(None, None, f"cannot read this value as {kind}: {reason}",
-                                   node.start_mark) from None
+            reason = "" if isinstance(failure, LookupError) else f": {str(failure).split(';')[0]}"
+            raise ConstructorError(None, None, f"cannot read {_show(str(node.value))} as "
+                                   f"{kind}{reason}", node.start_mark) from None
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp",
                              lambda loader, node: loader.construct_scalar(node))
 
 
+class _Scanner(RoundTripScanner):
+    """A `\\U` escape naming no character (past U+10FFFF) is a syntax problem at its place; the
+    library hands the number to `chr`, which raises ValueError or OverflowError."""
+
+    def scan_flow_scalar_non_spaces(self, double: object, start_mark: object) -> object:
+        try:
+            return super().scan_flow_scalar_non_spaces(double, start_mark)
+        except (ValueError, OverflowError):  # the reader stands at the escape's hex digits
+            raise ScannerError(
+                "while scanning a double-quoted scalar", start_mark,
+                f"the escape \\U{self.reader.prefix(8)} names no character (the last is "
+                "\\U0010FFFF)", self.reader.get_mark()) from None
+
+
+_READING_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
+                          for name in ("str", "int", "float", "bool", "null", "seq", "map"))
+"""Tags that only say how to read a value as one of the kinds a plan holds."""
+
+
 class _Composer(Composer):
-    """Refuses anchors and aliases as it meets them, before anything is built from them."""
+    """Refuses anchors, aliases and tags other than `_READING_TAGS` as it meets them, before
+    anything is built from them."""
 
     def compose_node(self, parent: object, index: object) -> object:
         event = self.parser.peek_event()
@@ -109,6 +136,12 @@ class _Composer(Composer):
                 None, None, f"anchors and aliases are not allowed in a plan "
                 f"({'*' if isinstance(event, AliasEvent) else '&'}{_printable(str(event.anchor))[:40]}): "
                 "write the value out in full", event.start_mark)
+        tag = getattr(event, "ctag", None) or getattr(event, "tag", None)
+        if tag is not None and str(tag) not in _READING_TAGS and str(tag) != "!":
+            shown = _printable(str(tag)).replace("tag:yaml.org,2002:", "!!")
+            raise ComposerError(
+                None, None, f"the tag {shown[:40]} is not allowed in a plan (only !!str, !!int, "
+                "!!float, !!bool and !!null): write the value plainly", event.start_mark)
         return super().compose_node(parent, index)
 
 
@@ -121,6 +154,7 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     yaml.Composer = _Composer
+    yaml.Scanner = _Scanner
     try:
         tree = yaml.load(text)
         if isinstance(tree, Mapping):
@@ -190,7 +224,7 @@ def _plain(node: object, path: Path, lines: dict[Path, int]) -> object:
             _remember(lines, path + (key,), node, key)
             result[_plain_key(key)] = _plain(value, path + (key,), lines)
         return result
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):  # a tuple: a sequence written as a key (`? [a, b]`)
         for i in range(len(node)):
             _remember(lines, path + (i,), node, i)
         return [_plain(item, path + (i,), lines) for i, item in enumerate(node)]
@@ -219,7 +253,18 @@ def _plain_key(key: object) -> object:
     plain = _plain(key, (), {})
     if isinstance(plain, int) and not isinstance(plain, bool) and plain.bit_length() > 64:
         return _huge(plain)  # Python will not write it out in decimal
-    return str(plain) if isinstance(plain, (dict, list)) else plain
+    return _text(plain) if isinstance(plain, (dict, list)) else plain
+
+
+def _text(value: object) -> str:
+    """A complex key's text, with each huge integer in it described (`str` would raise)."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_text(k)}: {_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return _huge(value)
+    return repr(value)
 
 
 def _remember(lines: dict[Path, int], path: Path, container: object, key: object) -> None:

@@ -2,8 +2,9 @@
 break YAML (keys dropped, duplicated or retyped, impossible dates, unknown sites, bad exit
 criteria, stray scalars and unicode, deep nesting, a list or scalar where the mapping belongs,
 text that is not YAML at all) and in the ways an attacker would (control characters in names,
-aliases of aliases, numbers of thousands of digits) or a hurried author would (a percentage
-written as a fraction, a gate date outside the school years), plus a few that stay valid.
+aliases of aliases, numbers of thousands of digits, values and tags the YAML library fails on)
+or a hurried author would (a percentage written as a fraction, a gate date outside the school
+years), plus a few that stay valid.
 
 Structural mutations edit the parsed document and dump it again; textual ones edit the text, so
 that syntax errors, duplicate keys and complex keys reach the loader as a person would write them.
@@ -153,7 +154,8 @@ def _textual(draw) -> str:
         return "".join(lines[:index + 1] + [lines[index]] + lines[index + 1:])
     if how == "complex key":
         key = draw(st.sampled_from(["? {a: 1}\n: x\n", "? [a, b]\n: x\n", "? !!set {a}\n: y\n",
-                                    "{x: 1}: 2\n", "[1, 2]: 3\n", "null: 1\n", "1: 2\n", "2026-01-01: x\n"]))
+                                    "{x: 1}: 2\n", "[1, 2]: 3\n", "null: 1\n", "1: 2\n", "2026-01-01: x\n",
+                                    "? [1, 0o" + "7" * 6000 + "]\n: x\n"]))
         return key + text if draw(st.booleans()) else text + key
     if how == "deep":
         depth = draw(st.integers(10, 3000))
@@ -172,8 +174,22 @@ ESCAPES = ["\\0", "\\a", "\\e", "\\x7f", "\\N", "\\L", "\\u202e", "\\u200b", "\\
 """YAML escapes of control and format characters, written in double-quoted names."""
 
 
+UNREADABLE = ['"North\\U00110000"', '"\\UFFFFFFFF"', "0x_", "+0b_", "-0o_", "!!bool x", "!!omap x",
+              "!!set {a}", "!!binary aGk=", "!!timestamp 2026-08-17", "!local 4", "!!int 12.5",
+              "!!float x", "!!python/object:os.system x"]
+"""Values the YAML library fails on with its own Python errors (ValueError, KeyError,
+IndexError, AttributeError) unless the loader catches them, and tags a plan has no use for."""
+
+
 def _hostile(draw, text: str) -> str:
-    how = draw(st.sampled_from(["control", "laughs", "huge number", "fraction", "gate date"]))
+    how = draw(st.sampled_from(["control", "laughs", "huge number", "fraction", "gate date",
+                                "unreadable"]))
+    if how == "unreadable":
+        lines = list(NAME_LINE.finditer(text)) + list(re.finditer(r"^(\s*practitioners: ).+$", text,
+                                                                  re.MULTILINE))
+        line = lines[draw(st.integers(0, len(lines) - 1))]
+        return text[:line.start()] + line.group(1) + draw(st.sampled_from(UNREADABLE)) + \
+            text[line.end():]
     if how == "control":
         lines = list(NAME_LINE.finditer(text))
         line = lines[draw(st.integers(0, len(lines) - 1))]

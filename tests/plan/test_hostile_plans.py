@@ -136,20 +136,48 @@ def test_a_plan_file_without_a_size_is_read_only_up_to_the_limit(tmp_path):
     assert not writer.is_alive() and sum(written) < 2 * MAX_PLAN_BYTES
 
 
-@pytest.mark.parametrize("old, new, line_needle, words", [
-    ("practitioners: 42", "practitioners: " + "9" * 5000, "practitioners: 999",
-     "cannot read this value as int: Exceeds the limit (4300 digits)"),
-    ("practitioners: 42", "practitioners: !!int 12.5", "!!int 12.5",
-     "cannot read this value as int"),
-    ("practitioners: 42", "practitioners: 0o" + "7" * 6000, "practitioners: 0o777",
-     "(an integer of about 5,419 digits)"),
-])
-def test_a_number_the_loader_cannot_convert_is_a_problem_at_its_line(old, new, line_needle, words):
-    text = replace_once(small_text(), old, new)
+UNREADABLE = [
+    ("practitioners: " + "9" * 5000, "practitioners: 999",
+     "9999... as int: Exceeds the limit (4300 digits) for integer string conversion: value has "
+     "5000 digits"),
+    ("practitioners: !!int 12.5", "!!int 12.5", "cannot read '12.5' as int: invalid literal"),
+    ("practitioners: 0o" + "7" * 6000, "practitioners: 0o777", "(an integer of about 5,419 digits)"),
+    # the fuzz's finds: the library's own errors (ValueError, OverflowError, KeyError, IndexError,
+    # AttributeError) escaped the loader as tracebacks
+    ('region: "North\\U00110000"', "North\\U0011", "the escape \\U00110000 names no character"),
+    ('region: "North\\UFFFFFFFF"', "North\\UFFFF", "the escape \\UFFFFFFFF names no character"),
+    ("practitioners: 0x_", "0x_", "cannot read '0x_' as int"),
+    ("practitioners: +0b_", "+0b_", "cannot read '+0b_' as int"),
+    ("practitioners: !!bool x", "!!bool x", "cannot read 'x' as bool"),
+    ("practitioners: !!omap x", "!!omap x", "the tag !!omap is not allowed in a plan"),
+    ("practitioners: !!set {a}", "!!set {a}", "the tag !!set is not allowed in a plan"),
+    ("practitioners: !!binary aGk=", "!!binary", "the tag !!binary is not allowed in a plan"),
+    ("practitioners: !local 4", "!local 4", "the tag !local is not allowed in a plan"),
+]
+
+
+@pytest.mark.parametrize("new, line_needle, words", UNREADABLE,
+                         ids=[f"{n}-{new[:28]}" for n, (new, _, _) in enumerate(UNREADABLE)])
+def test_a_value_the_loader_cannot_read_is_a_problem_at_its_line(new, line_needle, words):
+    """The first site's region or practitioners replaced by `new`."""
+    old = "region: North\n    practitioners: 42"
+    replaced = "practitioners: 42" if new.startswith("practitioners") else "region: North"
+    text = replace_once(small_text(), old, old.replace(replaced, new))
     with pytest.raises(PlanError) as refused:
         parse_plan(text)
     (issue,) = refused.value.errors
     assert issue.line == line_of(text, line_needle) and words in str(issue), str(issue)
+
+
+def test_a_key_written_as_a_list_holding_a_huge_integer_is_an_unknown_field():
+    """`str` of a list holding an integer of over 4,300 digits raises ValueError; the key is
+    described instead."""
+    text = "? [1, 0o" + "7" * 6000 + "]\n: x\n" + small_text()
+    with pytest.raises(PlanError) as refused:
+        parse_plan(text)
+    (issue,) = refused.value.errors
+    assert issue.message == \
+        "unknown field '[1, (an integer of about 5,419 digits)]'", str(issue)
 
 
 FIELDS = [("initiative", "id"), ("initiative", "name"), ("initiative", "practice", "name"),
