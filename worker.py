@@ -24,6 +24,7 @@ from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
+from runtime.mail import MailChannel, MailServer
 from runtime.process_exit import leave
 from runtime.settings import Settings, load_settings, redact_dsn
 from runtime import periodic
@@ -33,7 +34,7 @@ from store import projections
 from store.db import DATABASE_TROUBLE, connect as connect_db
 from store.eventstore import EventStore
 from store.migrate import migrate
-from store.outbox import InAppFeed, dispatch_once
+from store.outbox import LEASE, Channels, InAppFeed, dispatch_once
 
 log = structlog.get_logger("worker")
 
@@ -56,15 +57,22 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
         graceful_shutdown_timeout=timedelta(seconds=10), **options)
 
 
-async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0) -> None:
-    """Deliver the outbox: retried with backoff by the outbox itself; a delivery never repeats."""
-    channel = InAppFeed(pool)
+async def dispatch_notifications(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 1.0,
+                                 mail: MailServer | None = None, lease: timedelta = LEASE) -> None:
+    """Deliver the outbox to the in-app feed and, when a mail server is configured, by mail:
+    retried with backoff by the outbox itself, each message sent once (store/outbox.py says how
+    far that goes). A stop lets the round in hand finish, so the message being sent is recorded."""
+    mailer = MailChannel(pool, mail) if mail else None
+    channel = Channels(InAppFeed(pool), *([mailer] if mailer else []))
 
     async def deliver() -> None:
         try:
-            await dispatch_once(pool, channel, limit=200)
+            await dispatch_once(pool, channel, limit=200, lease=lease)
         except DATABASE_TROUBLE as problem:
             log.warning("outbox dispatch failed; will retry", error=str(problem))
+        finally:
+            if mailer is not None:
+                await mailer.close()
     await periodic.every(every, stop, deliver)
 
 
@@ -83,10 +91,10 @@ async def finish_rebuilds(pool: asyncpg.Pool) -> None:
 
 @asynccontextmanager
 async def running_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_TASK_QUEUE,
-                         **options):
+                         *, mail: MailServer | None = None, **options):
     precompile_workflows()
     stop = asyncio.Event()
-    dispatcher = asyncio.create_task(dispatch_notifications(pool, stop))
+    dispatcher = asyncio.create_task(dispatch_notifications(pool, stop, mail=mail))
     repairer = asyncio.create_task(keep_watching(client, pool, task_queue, stop))
     rebuilds = asyncio.create_task(finish_rebuilds(pool))
     try:
@@ -128,8 +136,10 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     structlog.contextvars.bind_contextvars(task_queue=task_queue)
-    async with running_worker(client, pool, task_queue, **tuning(settings)):
-        log.info("worker started", address=address, namespace=namespace)
+    mail = MailServer.from_settings(settings)
+    async with running_worker(client, pool, task_queue, mail=mail, **tuning(settings)):
+        log.info("worker started", address=address, namespace=namespace,
+                 mail=f"{mail.host}:{mail.port}" if mail else "off")
         await stop.wait()
         log.info("worker stopping: finishing running activities")
     await pool.close()

@@ -17,12 +17,15 @@ from api.limits import BodyLimit
 from api.pages import install as install_pages
 from api.request_log import RequestLog
 from api.resources import Resources
-from api.routes import audit, board, health, initiatives, sites, tasks, tokens
+from api.routes import (
+    audit, board, health, imports, initiatives, notifications, sites, tasks, tokens,
+)
+from instrument_library import DefinitionsError
 from runtime.settings import Settings, load_settings
 from observability.logging import configure_logging
 
 ROUTERS = (health.router, tokens.router, tasks.router, sites.router, initiatives.router,
-           board.router, audit.router)
+           board.router, audit.router, imports.router, notifications.router)
 DESCRIPTION = """Staged rollouts of evidence-based initiatives (SSIP Phase III).
 
 Send `Authorization: Bearer <token>` with every request but `/health`; `rollout token create`
@@ -39,7 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ValueError as problem:
             raise SystemExit(f"Invalid ROLLOUT_* settings: {problem}") from None
     configure_logging(settings.log_level)
-    resources = Resources(settings)
+    try:
+        resources = Resources(settings)
+    except DefinitionsError as problem:
+        raise SystemExit(f"Cannot read the instrument definitions in ROLLOUT_INSTRUMENTS_DIR:\n"
+                         f"{problem}") from None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):

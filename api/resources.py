@@ -15,10 +15,12 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.errors import DATABASE_DOWN, Unavailable
+from domain.instrument_definitions import Catalogue
+from instrument_library import load_catalogue
 from runtime.settings import Settings
 from runtime.temporal import connect, connection_options
 from store.db import connect as connect_db
-from store.migrate import migrate
+from store.migrate import MigrationsPending, migrate
 
 CONNECT_TIMEOUT = 10.0
 TEMPORAL_RETRIES = RetryConfig(max_elapsed_time_millis=3000, max_retries=4)
@@ -30,6 +32,8 @@ log = structlog.get_logger("api")
 class Resources:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.instruments: Catalogue = load_catalogue(settings.instruments_dir)
+        """The instrument definitions forms and imports use (DefinitionsError: unreadable)."""
         self._pool: asyncpg.Pool | None = None
         self._client: Client | None = None
         self._lock = asyncio.Lock()
@@ -70,6 +74,9 @@ class Resources:
             pool = await asyncio.wait_for(connect_db(url, min_size=1, max_size=10), CONNECT_TIMEOUT)
             await migrate(pool)
             return pool
+        except MigrationsPending as pending:
+            await pool.close()
+            raise Unavailable(f"The event store is not ready: {_first_line(pending)}") from None
         except (*DATABASE_DOWN, asyncio.TimeoutError, asyncpg.PostgresError) as problem:
             if pool is not None:
                 await pool.close()

@@ -3,6 +3,8 @@
 CSV columns are flat (who, when, what, a readable summary) with the payload as JSON in the last
 column. The data are aggregates only (counts of practitioners, never names) and small cells are
 suppressed (`domain.privacy`): a withheld count is null and named in the payload's `suppressed`.
+The minimum cell size is the plan's, as its InitiativeLaunched event recorded it, raised by what
+the reader asks and never below the default (`min_cell_for`): every read, CLI or API, asks here.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import sys
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Sequence, TextIO
+from typing import Iterable, Iterator, Sequence, TextIO
+
+import asyncpg
 
 from domain import events as ev
-from domain.privacy import redact
+from domain.privacy import applied_min_cell, redact
 from audit.wording import min_cell, names_in, summarize
+from store.initiative_queries import plan_min_cells
 
 CSV_COLUMNS = ("stream_id", "version", "event_id", "type", "schema_version", "occurred_at",
                "actor_id", "actor_role", "actor_district", "summary", "payload")
@@ -61,3 +66,21 @@ def export(events: Sequence[ev.Event], fmt: Format, output: Path | None) -> None
     """Write JSON lines or CSV to `output` (stdout when None)."""
     with destination(output) as out:
         (write_json if fmt is Format.JSON else write_csv)(events, out)
+
+
+async def min_cell_for(pool: asyncpg.Pool, initiative_ids: Iterable[str], asked: int | None = None) -> int:
+    """The minimum cell size a read of these initiatives' events applies (`applied_min_cell`):
+    each plan's as recorded at launch, `asked` only raising it."""
+    return applied_min_cell(await plan_min_cells(pool, initiative_ids), asked)
+
+
+def initiatives_of(events: Iterable[ev.Event]) -> set[str]:
+    """The initiatives whose streams these events belong to (its own stream, or its sites')."""
+    own = ev.initiative_stream("")
+    found = set()
+    for e in events:
+        if ev.is_site_stream(e.stream_id):
+            found.add(e.stream_id.removeprefix(ev.SITE_STREAM_PREFIX).split("/", 1)[0])
+        elif e.stream_id.startswith(own):
+            found.add(e.stream_id.removeprefix(own))
+    return found

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from domain import events as ev
 from domain.actors import Actor
 from domain.criteria import Check
-from domain.instruments import AdoptionDecision, Instrument
+from domain.instruments import AdoptionDecision, DefinedAssessment, Instrument
 from domain.privacy import MIN_CELL, cell, part_of_whole
 
 min_cell: ContextVar[int] = ContextVar("min_cell", default=MIN_CELL)
@@ -60,6 +60,8 @@ def summarize(event: ev.Event, names: Names | None = None) -> str:
 def score_text(p: ev.AssessmentSubmittedPayload) -> str:
     """The computed score of an assessment, in the instrument's own terms."""
     s, answers = p.score, p.answers
+    if isinstance(answers, DefinedAssessment):
+        return defined_text(answers, s)
     if isinstance(answers, AdoptionDecision):
         return (f"decision '{answers.decision}' signed by {answers.signed_by}, "
                 f"implementation team of {answers.implementation_team_members}")
@@ -74,6 +76,53 @@ def score_text(p: ev.AssessmentSubmittedPayload) -> str:
     if s.gaps:
         text += f"; gaps: {some(s.gaps)}"
     return text
+
+
+def defined_text(answers: DefinedAssessment, s) -> str:
+    """An instrument defined as data: its version, total and each subscale or tier, how the
+    team reached its scores, and the items under the mark."""
+    key = answers.key
+    if s.rule == "share":
+        text = f"{key.ref}: " + _fidelity(s.points, s.possible_points, s.percent)
+    else:
+        unit = "" if s.rule == "mean" else "%"
+        total = (f"mean rating {s.mean_rating:g} of 5" if s.rule == "mean"
+                 else f"{s.points} of {s.possible_points} items in place ({s.percent:g}%)"
+                 if key.scale == "yes-no" else f"{s.percent:g}% of points")
+        labels = {g.id: g.label for g in key.groups}
+        parts = ", ".join(f"{g.label} {s.parts[g.id]:g}{unit}" for g in key.groups
+                          if g.id in s.parts)  # the definition's order (a stored map is sorted)
+        text = f"{key.ref}: {total}" + (f" ({parts})" if parts and len(key.groups) > 1 else "")
+        if s.unanswered:
+            text += f"; not run: {', '.join(labels.get(g, g) for g in s.unanswered)}"
+    if answers.consensus is not None:
+        text += "; " + consensus_text(answers)
+    if s.below_mark:
+        text += f"; under the mark ({key.action_mark}): {some(s.below_mark)}"
+    if answers.taken_on:
+        text += f"; taken {answers.taken_on}"
+    return text
+
+
+def consensus_text(answers: DefinedAssessment) -> str:
+    """Who reached the scores: roles with counts (small counts suppressed), the facilitator, and
+    how many items needed their disagreement resolved."""
+    c, shown = answers.consensus, min_cell.get()
+    roles = ", ".join(f"{role} {cell(n, shown)}" for role, n in c.participants.items())
+    text = f"consensus of {cell(c.voting_members, shown)} voting ({roles})"
+    if c.facilitator:
+        text += f", facilitated by {c.facilitator} (not voting)"
+    resolved = [a.item for a in answers.items if a.resolution]
+    if resolved:
+        text += f"; {count(len(resolved), 'disagreement')} resolved ({some(resolved)})"
+    return text
+
+
+def _proposed(p: ev.ActionItemsProposedPayload, _: Names) -> str:
+    first = p.items[0]
+    return (f"Proposed {count(len(p.items), 'action item')} from {first.definition} assessment "
+            f"{p.assessment_id} (items under the mark {first.mark}: "
+            f"{some([i.item for i in p.items])}), due {first.due}")
 
 
 def _fidelity(meeting: int | None, assessed: int | None, percent: float | None) -> str:
@@ -180,6 +229,13 @@ _SUMMARIES: dict[str, Callable[[object, Names], str]] = {
         "practitioners observed, "
         + ("feedback given" if p.feedback_given else "no feedback given")),
     "ReviewHeld": _review,
+    "ActionItemsProposed": _proposed,
+    "ActionItemAccepted": lambda p, _: (
+        f"Accepted action item {p.action_id}: owner {p.owner}, due {p.due}"
+        + (f" ({p.note})" if p.note else "")),
+    "ActionItemsMerged": lambda p, _: (
+        f"Merged {some(p.merged)} into action item {p.into} ('{p.title}'): {p.reason}"),
+    "ActionItemDismissed": lambda p, _: f"Dismissed action item {p.action_id}: {p.reason}",
 }
 
 

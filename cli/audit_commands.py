@@ -4,6 +4,10 @@ The event store is the permanent record; these commands only read it. The databa
 named by `--database-url`, else $ROLLOUT_DATABASE_URL, else the local demo database under var/
 (started for the read and stopped after). Exit codes: 0 printed; 1 nothing recorded for that
 initiative or site; 2 the event store cannot be read.
+
+Every read prints a table, JSON lines or CSV (`--format`), with counts of people under the plan's
+minimum cell size suppressed (as its launch recorded it; `--min-cell` may raise it, never lower
+it, and never below the default 10).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import Awaitable, NoReturn
 
 import asyncpg
 import typer
@@ -20,13 +24,15 @@ from rich.table import Table
 from rich.text import Text
 
 from cli import verify_command
-from audit.export import Format, export
+from audit.export import Format, export, initiatives_of, min_cell_for
 from cli.database import DATABASE_URL, DEMO_HINT, NOT_FOUND, fail, read
 from domain import events as ev
 from domain import privacy
 from domain.site_state import fold
 from audit.wording import StageMove, min_cell, names_in, stage_moves, summarize, when, who
-from store.audit_queries import SiteStanding, actor_events, site_ids, site_standings, window_events
+from store.audit_queries import (
+    AuditedEvent, SiteStanding, actor_events, site_ids, site_standings, window_events,
+)
 from store.initiative_queries import recent_initiatives
 from store.eventstore import EventStore
 
@@ -35,9 +41,22 @@ audit_app = typer.Typer(no_args_is_help=True,
 
 FORMAT = typer.Option(Format.TABLE, "--format", "-f", help="table on screen, json lines, or csv.")
 OUTPUT = typer.Option(None, "--output", "-o", help="Write json/csv to this file (default stdout).")
-MIN_CELL = typer.Option(privacy.MIN_CELL, "--min-cell", min=privacy.MIN_CELL_RANGE[0],
-                        max=privacy.MIN_CELL_RANGE[1],
-                        help="Suppress counts of people below this (small-cell rule).")
+
+
+def _raising_only(asked: int | None) -> int | None:
+    low, high = privacy.RAISED_MIN_CELL_RANGE
+    if asked is not None and not low <= asked <= high:
+        raise typer.BadParameter(f"{asked} is not from {low} to {high}: it may raise the plan's "
+                                 f"minimum cell size, never take it below the default {low}.")
+    return asked
+
+
+MIN_CELL = typer.Option(
+    None, "--min-cell", metavar="N", callback=_raising_only,
+    help=f"Suppress counts of people below N: raises the plan's minimum cell size (as recorded at "
+         f"launch), never lowers it; from {privacy.RAISED_MIN_CELL_RANGE[0]} to "
+         f"{privacy.RAISED_MIN_CELL_RANGE[1]}.")
+
 
 def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
@@ -50,6 +69,8 @@ class Record:
     events: list[ev.Event]
     known: list[str] = field(default_factory=list)
     sites: list[SiteStanding] = field(default_factory=list)
+    min_cell: int = privacy.MIN_CELL
+    """The minimum cell size the read applies (`audit.export.min_cell_for`)."""
 
 
 @audit_app.command("site")
@@ -60,15 +81,16 @@ def site(
     fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
     as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
-    smallest: int = MIN_CELL,
+    smallest: int | None = MIN_CELL,
 ) -> None:
     """Every event of one site's rollout, and why it moved from stage to stage."""
-    min_cell.set(smallest)
-    record, local = read(database_url, lambda pool: _site_record(pool, initiative_id, site_id))
+    record, local = read(database_url,
+                         lambda pool: _site_record(pool, initiative_id, site_id, smallest))
     if not record.events:
         known = f" Sites recorded for it: {', '.join(record.known)}." if record.known else ""
         _missing(f"No events recorded for site '{site_id}' of initiative '{initiative_id}'.{known}",
                  local)
+    min_cell.set(record.min_cell)
     fmt = Format.JSON if as_json else fmt
     if fmt is not Format.TABLE:
         export(record.events, fmt, output)
@@ -86,12 +108,23 @@ def site(
 def initiative(
     initiative_id: str = typer.Argument(..., help="The initiative's id."),
     database_url: str | None = DATABASE_URL,
+    fmt: Format = FORMAT,
+    output: Path | None = OUTPUT,
+    smallest: int | None = MIN_CELL,
 ) -> None:
-    """The initiative's own events (launch, cohorts, pauses) and where each site stands."""
-    record, local = read(database_url, lambda pool: _initiative_record(pool, initiative_id))
+    """The initiative's own events (launch, cohorts, pauses) and where each site stands.
+
+    As JSON lines or CSV: the initiative's events, as the other reads give theirs (where each
+    site stands is a read model: `rollout status INITIATIVE --json`)."""
+    record, local = read(database_url,
+                         lambda pool: _initiative_record(pool, initiative_id, smallest))
     if not record.events and not record.sites:
         known = f" Recent initiatives: {', '.join(record.known)}." if record.known else ""
         _missing(f"No events recorded for initiative '{initiative_id}'.{known}", local)
+    min_cell.set(record.min_cell)
+    if fmt is not Format.TABLE:
+        export(record.events, fmt, output)
+        return
     out = Console(highlight=False)
     out.print(_events_table(f"Events of {ev.initiative_stream(initiative_id)}", record.events))
     sites = Table("site", "name", "region", "cohort", "stage", "status", "since", "regressions",
@@ -113,16 +146,15 @@ def actor(
     database_url: str | None = DATABASE_URL,
     fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
-    smallest: int = MIN_CELL,
+    smallest: int | None = MIN_CELL,
 ) -> None:
     """Everything one person did, across sites and initiatives, oldest first."""
-    min_cell.set(smallest)
-    found, local = read(database_url, lambda pool: actor_events(
-        pool, actor_id, since=_utc(since), until=_utc(until), initiative_id=initiative_id))
-    if not found:
+    found, local = read(database_url, lambda pool: _searched(pool, actor_events(
+        pool, actor_id, since=_utc(since), until=_utc(until), initiative_id=initiative_id), smallest))
+    if not found.events:
         _missing(f"No events recorded by actor '{actor_id}'{_scope_text(initiative_id, since, until)}.",
                  local)
-    _show([a.event for a in found], fmt, output, f"Events by {actor_id}")
+    _show(found, fmt, output, f"Events by {actor_id}")
 
 
 @audit_app.command("window")
@@ -133,24 +165,24 @@ def window(
     database_url: str | None = DATABASE_URL,
     fmt: Format = FORMAT,
     output: Path | None = OUTPUT,
-    smallest: int = MIN_CELL,
+    smallest: int | None = MIN_CELL,
 ) -> None:
     """Everything recorded as happening in a window of time."""
-    min_cell.set(smallest)
     if until <= since:
         fail(f"--until ({until}) must be after --since ({since}).", 2)
-    found, local = read(database_url, lambda pool: window_events(
-        pool, _utc(since), _utc(until), initiative_id=initiative_id))
-    if not found:
+    found, local = read(database_url, lambda pool: _searched(pool, window_events(
+        pool, _utc(since), _utc(until), initiative_id=initiative_id), smallest))
+    if not found.events:
         _missing(f"No events{_scope_text(initiative_id, since, until)}.", local)
-    _show([a.event for a in found], fmt, output, f"Events from {since} to {until}")
+    _show(found, fmt, output, f"Events from {since} to {until}")
 
 
-def _show(events: list[ev.Event], fmt: Format, output: Path | None, title: str) -> None:
+def _show(found: Record, fmt: Format, output: Path | None, title: str) -> None:
+    min_cell.set(found.min_cell)
     if fmt is Format.TABLE:
-        Console(highlight=False).print(_events_table(title, events, with_stream=True))
+        Console(highlight=False).print(_events_table(title, found.events, with_stream=True))
     else:
-        export(events, fmt, output)
+        export(found.events, fmt, output)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -168,7 +200,8 @@ def _scope_text(initiative_id: str | None, since: datetime | None, until: dateti
 
 def _events_table(title: str, events: list[ev.Event], with_stream: bool = False) -> Table:
     columns = ("stream", "#") if with_stream else ("#",)
-    table = Table(*columns, "when", "actor", "role", "event", "summary", title=title)
+    table = Table(*columns, "when", "actor", "role", "event", "summary", title=title,
+                  caption=f"Counts of people under {min_cell.get()} are suppressed.")
     names = names_in(events)
     for e in events:
         role = e.actor.role.value + (f" ({e.actor.district})" if e.actor.district else "")
@@ -208,17 +241,26 @@ def _print_moves(out: Console, moves: list[StageMove]) -> None:
 
 # --- reading the store ----------------------------------------------------------------------
 
-async def _site_record(pool: asyncpg.Pool, initiative_id: str, site_id: str) -> Record:
+async def _site_record(pool: asyncpg.Pool, initiative_id: str, site_id: str,
+                       asked: int | None) -> Record:
     events = await EventStore(pool).read_stream(ev.site_stream(initiative_id, site_id))
     known = [] if events else await site_ids(pool, initiative_id)
-    return Record(events, known)
+    return Record(events, known, min_cell=await min_cell_for(pool, [initiative_id], asked))
 
 
-async def _initiative_record(pool: asyncpg.Pool, initiative_id: str) -> Record:
+async def _initiative_record(pool: asyncpg.Pool, initiative_id: str, asked: int | None) -> Record:
     events = await EventStore(pool).read_stream(ev.initiative_stream(initiative_id))
     sites = await site_standings(pool, initiative_id)
     known = [] if events or sites else await recent_initiatives(pool)
-    return Record(events, known, sites)
+    return Record(events, known, sites, min_cell=await min_cell_for(pool, [initiative_id], asked))
+
+
+async def _searched(pool: asyncpg.Pool, search: Awaitable[list[AuditedEvent]],
+                    asked: int | None) -> Record:
+    """A search's events, told with the strictest minimum cell size of the initiatives they
+    belong to."""
+    events = [found.event for found in await search]
+    return Record(events, min_cell=await min_cell_for(pool, initiatives_of(events), asked))
 
 
 def _missing(message: str, local: bool) -> NoReturn:

@@ -8,6 +8,7 @@ time compressed, draws the stage board live, and ends with a summary and where t
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -19,22 +20,25 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from cli.plan_commands import PlanFileError, read_plan_text
+from cli.plan_commands import PlanFileError, read_plan
 from cli.local_machine import NoLocalMachine, local_machine
-from domain.plan_yaml import PlanError, parse_plan
+from domain.plan_yaml import PlanError
 from domain.board import COLUMNS
 from domain.stages import Stage
 from observability.logging import configure_logging
+from runtime.mail import MailServer
 from simulation.demo import (
     SCHOOL_DAY_SECONDS, SPEEDUP, RolloutStopped, Round, demo_plan, run_demo, totals,
 )
 from runtime.temporal import connect
 from store.db import connect as connect_db
 from runtime.stack_file import ROOT, VAR
+from store import notification_addresses
 from store.migrate import migrate
 from worker import running_worker
 
 SMALL_PLAN = ROOT / "examples" / "small.yaml"
+MAIL = VAR / "mail"
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +57,7 @@ def demo(
     """Run a full rollout with simulated districts and compressed time, drawn live."""
     out = Console(highlight=False)
     try:
-        plan = parse_plan(read_plan_text(plan_file), source=str(plan_file))
+        plan = read_plan(plan_file)
     except (PlanFileError, PlanError) as problem:
         out.print(f"[red]{problem}[/red]")
         raise typer.Exit(2)
@@ -105,16 +109,38 @@ async def _run(out: Console, machine, plan, dsn: str, address: str, max_minutes:
         await migrate(pool)
         client = await connect(address)
         queue = f"demo-{uuid.uuid4().hex[:8]}"
-        with machine.worker_processes(workers - 1, address=address, database_url=dsn,
-                                      task_queue=queue, log_dir=VAR / "logs"):
-            async with running_worker(client, pool, task_queue=queue):
-                screen = _Screen(out, plan)
-                with screen:
-                    _, status = await run_demo(client, pool, plan, task_queue=queue,
-                                               on_round=screen.update, max_seconds=max_minutes * 60)
+        with machine.MailSink(MAIL) as sink:
+            mailed_before = len(machine.mailbox(MAIL))
+            await _demo_addresses(pool, plan)
+            os.environ.update(sink.env())  # the extra workers mail too (their env is ours)
+            with machine.worker_processes(workers - 1, address=address, database_url=dsn,
+                                          task_queue=queue, log_dir=VAR / "logs"):
+                async with running_worker(client, pool, task_queue=queue,
+                                          mail=MailServer("127.0.0.1", sink.port)):
+                    screen = _Screen(out, plan)
+                    with screen:
+                        _, status = await run_demo(client, pool, plan, task_queue=queue,
+                                                   on_round=screen.update,
+                                                   max_seconds=max_minutes * 60)
+            mailed = len(machine.mailbox(MAIL)) - mailed_before
         out.print(_summary(await totals(pool, plan, status)))
+        out.print(f"{mailed} notification mails reached the demo's mail server (districts, "
+                  f"coaches and the state team at .example addresses): `.venv/bin/rollout mail "
+                  f"list` lists them, `rollout mail show N` prints one; files in {MAIL}.")
     finally:
         await pool.close()
+
+
+async def _demo_addresses(pool, plan) -> None:
+    """Addresses for the plan's teams (reserved .example domains): the state team, each
+    district's team and each site's coaches, so the demo shows the mail each would get."""
+    teams = {"state-team": "state-team@state.example"}
+    for site in plan.sites:
+        district = site.district or site.id
+        teams[f"district:{district}"] = f"team@{district}.example"
+        teams[f"coach:{site.id}"] = f"coaches-{site.id}@{district}.example"
+    for recipient, email in teams.items():
+        await notification_addresses.set_address(pool, recipient, email, by="rollout demo")
 
 
 class _Screen:
@@ -185,7 +211,8 @@ def _where_to_look(out: Console, plan, temporal) -> None:
     out.print(Panel(
         f"Audit one site:      [bold].venv/bin/rollout audit site {initiative} {first}[/bold]\n"
         f"Audit the initiative: [bold].venv/bin/rollout audit initiative {initiative}[/bold]\n"
-        f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative}\n"
+        f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative} "
+        f"--temporal-address {temporal.address} (while the servers run; after, --chains-only)\n"
         f"Workflows by stage:  .venv/bin/temporal workflow list --address {temporal.address} "
         f"--query \"InitiativeId='{initiative}' AND RolloutStage='Full Implementation' AND "
         "ExecutionStatus != 'ContinuedAsNew'\"\n"

@@ -23,12 +23,14 @@ from cli.database import UNAVAILABLE, fail, redact, with_pool
 from cli.ops_target import (
     DATABASE_URL, JSON, TASK_QUEUE, TEMPORAL_ADDRESS, Target, run, target, waiting,
 )
-from cli.plan_commands import INVALID, PlanFileError, _print_errors, read_plan_text
+from cli.plan_commands import (
+    INSTRUMENTS_OPTION, INVALID, PlanFileError, _print_errors, read_plan,
+)
 from cli.up_command import up
 from domain.actors import Actor, Role
 from domain.errors import shown
 from domain.plan import Plan
-from domain.plan_yaml import PlanError, parse_plan
+from domain.plan_yaml import PlanError
 from rollouts import operations as ops
 from rollouts.trouble import Trouble, troubles
 from rollouts.control_history import control_history
@@ -71,9 +73,10 @@ def start(
     temporal_address: str = TEMPORAL_ADDRESS,
     database_url: str = DATABASE_URL,
     as_json: bool = JSON,
+    instruments: Path | None = INSTRUMENTS_OPTION,
 ) -> None:
     """Validate a plan and launch its initiative on the running stack."""
-    plan = _valid_plan(file, initiative_id)
+    plan = _valid_plan(file, initiative_id, instruments)
     actor = _state_admin(actor_id or _login())
     where = target(temporal_address, database_url, task_queue)
     if where.database_url:
@@ -231,10 +234,10 @@ def _refuse_if_recorded(database_url: str, initiative_id: str) -> None:
         fail(ops.already_started(initiative_id, "the event store holds its record"), ops.REFUSED)
 
 
-def _valid_plan(file: Path, initiative_id: str | None) -> Plan:
+def _valid_plan(file: Path, initiative_id: str | None, instruments: Path | None = None) -> Plan:
     """The plan, as `rollout plan validate` reads it; an invalid one lists its problems."""
     try:
-        plan = parse_plan(read_plan_text(file), source=str(file))
+        plan = read_plan(file, instruments)
     except PlanFileError as problem:
         fail(str(problem), INVALID)
     except PlanError as problem:

@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from domain.plan import PlanSummary
+from domain.plan import Plan, PlanSummary
 from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, PlanIssue, parse_plan
+from instrument_library import DefinitionsError, load_catalogue
 
 INVALID = 2
 
@@ -28,16 +29,23 @@ def register(app: typer.Typer) -> None:
     app.add_typer(plan_app, name="plan")
 
 
+INSTRUMENTS_OPTION = typer.Option(
+    None, "--instruments", envvar="ROLLOUT_INSTRUMENTS_DIR", metavar="DIR",
+    help="A folder of the state's own instrument definitions (YAML), used in place of the "
+         "product's with the same id and version.")
+
+
 @plan_app.command("validate")
 def validate(
     file: Path = typer.Argument(..., help="The plan YAML file."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON result instead of tables."),
+    instruments: Path | None = INSTRUMENTS_OPTION,
 ) -> None:
-    """Validate a plan: print its summary, or every problem with its line, path and value."""
+    """Validate a plan: print its summary, or every problem with its line, path and value
+    (instruments, versions, subscales, tiers and thresholds checked against the definitions)."""
     out = Console(soft_wrap=True, highlight=False)
     try:
-        text = read_plan_text(file)
-        summary = parse_plan(text, source=str(file)).summary()
+        summary = read_plan(file, instruments).summary()
     except PlanFileError as failure:
         if as_json:
             _echo_json(False, errors=[PlanIssue(path="", value="", message=str(failure))])
@@ -58,6 +66,17 @@ def validate(
 
 class PlanFileError(Exception):
     """The plan file cannot be read; the message is one sentence for the person at the terminal."""
+
+
+def read_plan(file: Path, instruments: Path | None = None) -> Plan:
+    """The plan in the file, checked against the instrument definitions (the product's, with a
+    state's folder in their place): PlanFileError when the file or the folder cannot be read,
+    PlanError naming every problem of the plan."""
+    try:
+        catalogue = load_catalogue(instruments)
+    except DefinitionsError as failure:
+        raise PlanFileError("Cannot read the instrument definitions:\n" + str(failure)) from None
+    return parse_plan(read_plan_text(file), source=str(file), instruments=catalogue)
 
 
 def read_plan_text(file: Path) -> str:

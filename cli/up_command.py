@@ -2,8 +2,10 @@
 
 PostgreSQL, the Temporal dev server with its Web UI (histories kept under the data directory),
 N worker processes on one task queue and the HTTP API. Once all of them answer it prints where
-each one is and records it in <data dir>/stack.json for the other commands. Ctrl-C or SIGTERM
-stops them in reverse order; so does any of them stopping on its own (exit 1, saying which).
+each one is and records it in <data dir>/stack.json for the other commands. A worker or the API
+that dies is started again (after a pause that grows while it keeps dying; said on the terminal
+and in <data dir>/logs/up.log, and the stack file follows); PostgreSQL or Temporal stopping on
+its own stops everything (exit 1, saying which). Ctrl-C or SIGTERM stops them in reverse order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -28,10 +31,6 @@ from runtime.stack_file import (
 )
 
 POLL_SECONDS = 0.5
-
-
-class PartStopped(RuntimeError):
-    """A part of the stack stopped on its own."""
 
 
 def up(
@@ -69,18 +68,18 @@ def up(
         data_dir=data_dir, workers=workers, temporal_port=temporal_port, ui_port=ui_port,
         api_port=api_port, task_queue=task_queue or settings.task_queue,
         namespace=settings.temporal_namespace, database_url=database_url or settings.database_url,
-        log_level=settings.log_level))
+        migration_database_url=settings.migration_database_url,
+        database_role=settings.database_role, log_level=settings.log_level))
     out = Console(highlight=False, soft_wrap=True)
     # Both explicitly: a shell starting `up` in the background hands it SIGINT already ignored.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     failure: Exception | None = None
     try:
-        _start(stack, out)
-        _supervise(stack)
+        _supervise(stack, out, _start(stack, out))
     except KeyboardInterrupt:
         out.print("Stopping: the API, then the workers (letting running activities finish), then "
                   "Temporal and PostgreSQL...")
-    except (machine.StackError, PartStopped) as problem:
+    except machine.StackError as problem:
         failure = problem
         Console(stderr=True, highlight=False, soft_wrap=True).print(Text(str(problem), style="red"))
     finally:
@@ -92,7 +91,7 @@ def up(
     out.print("Stopped.")
 
 
-def _start(stack, out: Console) -> None:
+def _start(stack, out: Console) -> RunningStack:
     o = stack.options
     stack.check_ports()
     with waiting("Starting PostgreSQL..."):
@@ -101,6 +100,9 @@ def _start(stack, out: Console) -> None:
     with waiting("Starting the Temporal dev server and its Web UI..."):
         temporal = stack.start_temporal()
     out.print(f"✓ Temporal {temporal.address}, Web UI {temporal.ui_url}")
+    mail = stack.start_mail_sink()
+    out.print(f"✓ Mail sink {mail.address}: notification mail kept in {mail.folder} "
+              "(`rollout mail`)" if mail else "✓ Mail through ROLLOUT_SMTP_HOST")
     with waiting(f"Starting {o.workers} worker process(es)..."):
         pids = stack.start_workers()
     out.print(f"✓ Workers polling '{o.task_queue}': pids {', '.join(map(str, pids))}")
@@ -109,12 +111,14 @@ def _start(stack, out: Console) -> None:
     out.print(f"✓ API {api_url}" if api_url else
               Text("! API not available: this checkout has no api/app.py; running without it.",
                    style="yellow"))
-    write_stack(RunningStack(
+    running = RunningStack(
         pid=os.getpid(), temporal_address=temporal.address, namespace=o.namespace,
         task_queue=o.task_queue, web_ui=temporal.ui_url, database_url=dsn, api_url=api_url,
-        worker_pids=pids), o.data_dir)
+        worker_pids=pids, api_pid=stack.api_pid())
+    write_stack(running, o.data_dir)
     out.print(_where(stack, dsn, api_url, pids))
     out.print(_exports(stack, dsn), crop=False, overflow="ignore")
+    return running
 
 
 def _where(stack, dsn: str, api_url: str | None, pids: list[int]) -> Panel:
@@ -135,16 +139,26 @@ def _where(stack, dsn: str, api_url: str | None, pids: list[int]) -> Panel:
 
 def _exports(stack, dsn: str) -> str:
     o = stack.options
+    where = (f"  # *** = the password of rollout_app in {o.data_dir / 'postgres' / 'rollout-credentials.json'}"
+             if not o.database_url else "")
     return (f"export ROLLOUT_TEMPORAL_ADDRESS={stack.temporal.address} "
-            f"ROLLOUT_TASK_QUEUE={o.task_queue} ROLLOUT_DATABASE_URL={redact(dsn)}")
+            f"ROLLOUT_TASK_QUEUE={o.task_queue} ROLLOUT_DATABASE_URL={redact(dsn)}{where}")
 
 
-def _supervise(stack) -> None:
-    """Until interrupted; a part that stops on its own takes the whole stack down with it."""
+def _supervise(stack, out: Console, running: RunningStack) -> None:
+    """Until interrupted (or StackError: PostgreSQL or Temporal stopped). A worker or the API
+    that dies is started again by `stack.tend()`; each happening is one line here, and the
+    stack file keeps naming the processes that run."""
     while True:
         time.sleep(POLL_SECONDS)
-        if (child := stack.stopped_child()) is not None:
-            raise PartStopped(f"{child.exited()[:-1]}; stopping everything.")
+        news = stack.tend()
+        for happening in news:
+            out.print(Text(f"{datetime.now():%H:%M:%S} {'✓' if happening.healed else '!'} "
+                           f"{happening.line}", style="green" if happening.healed else "yellow"))
+        if news:
+            running = running.model_copy(update={"worker_pids": stack.worker_pids(),
+                                                  "api_pid": stack.api_pid()})
+            write_stack(running, stack.options.data_dir)
 
 
 def _stop(stack, data_dir: Path) -> bool:

@@ -1,9 +1,13 @@
 """Everything `rollout up` runs, started in dependency order and stopped in reverse.
 
-PostgreSQL (the local one under the data directory, or a given URL), the Temporal dev server with
+PostgreSQL (the local one under the data directory, migrated by its owner and used by the others
+through the application's role; or a given URL, migrated through the migration URL when one is
+given: the schema owner's), the Temporal dev server with
 its Web UI and a persistent SQLite file, N worker processes on one task queue, and the HTTP API.
 Each `start_*` returns only once its part answers (workers: once Temporal lists each worker's
 process as a poller of the task queue; API: once it answers HTTP), so what `up` prints is true.
+Once up, `tend()` keeps it so (devstack/supervision.py): a worker or the API that dies is started
+again, PostgreSQL or Temporal dying stops everything.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import asyncpg
 from temporalio.api.enums.v1 import TaskQueueType
@@ -28,12 +33,16 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.service import RPCError
 
 from devstack.children import last_line, spawn, stop_all
-from devstack.local_stack import ROOT, local_database, local_temporal
+from devstack.local_stack import ROOT, local_database, local_temporal, migrate_as_owner
+from devstack.mail_sink import MailSink
 from devstack.postgres import PostgresError
+from devstack.supervision import Happening, StateLost, Supervisor, process_state
 from devstack.temporal import LocalTemporal, TemporalError
+from runtime.settings import role_of
 from runtime.temporal import connect
 from store.db import connect as connect_db
 from store.migrate import migrate
+from store.privileges import RoleError
 
 API_FILE = ROOT / "api" / "app.py"
 API_FACTORY = "api.app:create_app"
@@ -55,6 +64,11 @@ class StackOptions:
     task_queue: str
     namespace: str = "default"
     database_url: str | None = None
+    migration_database_url: str | None = None
+    """The schema owner's DSN for a given `database_url` (which should be the application's)."""
+    database_role: str | None = None
+    """The application's role, granted its privileges by the migration (default: the user of
+    `database_url`)."""
     log_level: str = "INFO"
     ready_timeout: float = 90.0
 
@@ -64,6 +78,26 @@ class Child:
     name: str
     process: subprocess.Popen
     log: Path | None = None
+    argv: list[str] = field(default_factory=list)
+    """How it was started, so that the supervisor can start it again."""
+    env: dict[str, str] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def start(cls, name: str, argv: list[str], env: dict[str, str], log: Path) -> "Child":
+        return cls(name, spawn(argv, env=env, log=log, cwd=ROOT), log, argv, env)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def respawn(self) -> None:
+        """Start it again as it was started (its log goes on in the same file)."""
+        self.process = spawn(self.argv, env=self.env, log=self.log, cwd=ROOT)
+        self.started_at = time.monotonic()
 
     def exited(self) -> str:
         """Why it stopped, in one line: the signal that killed it, or its last words."""
@@ -81,7 +115,9 @@ class ForegroundStack:
     temporal: LocalTemporal | None = None
     workers: list[Child] = field(default_factory=list)
     api: Child | None = None
+    mail: MailSink | None = None
     _exit: ExitStack = field(default_factory=ExitStack)
+    _supervisor: Supervisor | None = None
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -95,29 +131,42 @@ class ForegroundStack:
                                  f"running?); choose another with {flag}.")
 
     def start_database(self) -> str:
-        if self.options.database_url:
-            self.database_url = self.options.database_url
-        else:
-            data = self.options.data_dir / "postgres"
-            try:
-                self.database_url = self._exit.enter_context(local_database(self.options.data_dir))
-            except PostgresError as problem:
-                raise StackError(f"PostgreSQL did not start under {data}: {_first_line(problem)} "
-                                 f"(see {data / 'server.log'}).") from None
-        asyncio.run(self._migrate())
+        """The application's DSN, once the schema is migrated (by its owner)."""
+        o = self.options
+        if o.database_url:
+            self.database_url = o.database_url
+            asyncio.run(self._migrate())
+            return self.database_url
+        data = o.data_dir / "postgres"
+        try:
+            self.database_url = self._exit.enter_context(local_database(o.data_dir))
+        except PostgresError as problem:
+            raise StackError(f"PostgreSQL did not start under {data}: {_first_line(problem)} "
+                             f"(see {data / 'server.log'}).") from None
+        except (OSError, asyncpg.PostgresError, RuntimeError) as problem:
+            raise StackError(f"Cannot migrate the event store under {data}: "
+                             f"{_first_line(problem)}") from None
         return self.database_url
 
     async def _migrate(self) -> None:
+        """A given database: as its owner when the migration URL is given (granting the
+        application's role its privileges), else through the application's URL itself (which
+        finds nothing to do when the owner has migrated already)."""
+        o = self.options
         try:
-            pool = await connect_db(self.database_url, min_size=1, max_size=1)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as problem:
+            if o.migration_database_url:
+                await migrate_as_owner(o.migration_database_url,
+                                       o.database_role or role_of(o.database_url))
+                return
+            pool = await connect_db(o.database_url, min_size=1, max_size=1)
+            try:
+                await migrate(pool)
+            finally:
+                await pool.close()
+        except (OSError, asyncpg.InterfaceError) as problem:
             raise StackError(f"Cannot connect to the event store: {_first_line(problem)}") from None
-        try:
-            await migrate(pool)
-        except (asyncpg.PostgresError, RuntimeError) as problem:
+        except (asyncpg.PostgresError, RuntimeError, RoleError, ValueError) as problem:
             raise StackError(f"Cannot migrate the event store: {_first_line(problem)}") from None
-        finally:
-            await pool.close()
 
     def start_temporal(self) -> LocalTemporal:
         o = self.options
@@ -136,8 +185,7 @@ class ForegroundStack:
         argv = [sys.executable, "-m", "worker"]
         for n in range(1, o.workers + 1):
             log = o.data_dir / "logs" / f"worker-{n}.log"
-            self.workers.append(Child(f"worker {n}", spawn(argv, env=self.child_env(), log=log, cwd=ROOT),
-                                      log))
+            self.workers.append(Child.start(f"worker {n}", argv, self.child_env(), log))
             if n == 1:
                 self._exit.callback(lambda: stop_all([w.process for w in self.workers], grace=WORKER_GRACE))
         asyncio.run(self._wait_for_pollers())
@@ -173,8 +221,7 @@ class ForegroundStack:
         o = self.options
         argv = [sys.executable, "-m", "uvicorn", "--factory", API_FACTORY,
                 "--host", "127.0.0.1", "--port", str(o.api_port), "--log-level", "warning"]
-        self.api = Child("the API", spawn(argv, env=self.child_env(), log=o.data_dir / "logs" / "api.log",
-                                          cwd=ROOT), o.data_dir / "logs" / "api.log")
+        self.api = Child.start("the API", argv, self.child_env(), o.data_dir / "logs" / "api.log")
         self._exit.callback(lambda: stop_all([self.api.process], grace=10))
         url = f"http://127.0.0.1:{o.api_port}"
         deadline = time.monotonic() + self.options.ready_timeout
@@ -186,24 +233,65 @@ class ForegroundStack:
             time.sleep(0.3)
         return url
 
+    def start_mail_sink(self) -> MailSink | None:
+        """A local mail sink under <data dir>/mail for the workers' notification mail (`rollout
+        mail` reads it), unless ROLLOUT_SMTP_HOST names a real mail server."""
+        if os.environ.get("ROLLOUT_SMTP_HOST", "").strip():
+            return None
+        self.mail = self._exit.enter_context(MailSink(self.options.data_dir / "mail"))
+        return self.mail
+
     def child_env(self) -> dict[str, str]:
         o = self.options
         return {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": self.temporal.address,
                 "ROLLOUT_TEMPORAL_NAMESPACE": o.namespace, "ROLLOUT_TASK_QUEUE": o.task_queue,
                 "ROLLOUT_DATABASE_URL": self.database_url, "ROLLOUT_LOG_LEVEL": o.log_level,
-                "PYTHONUNBUFFERED": "1"}
+                "PYTHONUNBUFFERED": "1", **(self.mail.env() if self.mail else {})}
 
     # --- running and stopping ---------------------------------------------------------------
 
-    def stopped_child(self) -> Child | None:
-        """The Temporal server, a worker or the API if one has exited on its own."""
-        children = [*self.workers, *([self.api] if self.api else [])]
-        if self.temporal is not None and self.temporal.process is not None:
-            children.insert(0, Child("the Temporal dev server", self.temporal.process))
-        for child in children:
-            if child.process.poll() is not None:
-                return child
-        return None
+    def tend(self) -> list[Happening]:
+        """One look at every part, once all are up: a worker or the API that died is started
+        again after its backoff (what happened is returned, one line each); StackError when
+        PostgreSQL or Temporal stopped."""
+        if self._supervisor is None:
+            postgres_stopped = self._postgres_stopped()
+            self._supervisor = Supervisor(
+                lambda: [*self.workers, *([self.api] if self.api else [])],
+                lambda: [("Temporal", self._temporal_stopped), ("PostgreSQL", postgres_stopped)],
+                self.options.data_dir / "logs")
+        try:
+            return self._supervisor.tend()
+        except StateLost as lost:
+            raise StackError(str(lost)) from None
+
+    def worker_pids(self) -> list[int]:
+        """The workers running now (one waiting for its restart has none)."""
+        return [w.pid for w in self.workers if w.exit_code() is None]
+
+    def api_pid(self) -> int | None:
+        return self.api.pid if self.api is not None and self.api.exit_code() is None else None
+
+    def _temporal_stopped(self) -> str | None:
+        process = self.temporal.process if self.temporal is not None else None
+        if process is None or process.poll() is None:
+            return None
+        return Child("the Temporal dev server", process).exited()[:-1]
+
+    def _postgres_stopped(self) -> Callable[[], str | None]:
+        """The check of the local PostgreSQL this stack started (a given URL is not ours to
+        watch): its postmaster, by the pid it recorded once up."""
+        data = self.options.data_dir / "postgres"
+        try:
+            pid = None if self.options.database_url else int((data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = None
+
+        def stopped() -> str | None:
+            if pid is None or process_state(pid) not in (None, "Z"):
+                return None
+            return f"PostgreSQL (pid {pid}) stopped (see {data / 'server.log'})"
+        return stopped
 
     def _raise_if_stopped(self, children: list[Child]) -> None:
         for child in children:
@@ -212,7 +300,11 @@ class ForegroundStack:
 
     def stop(self) -> None:
         """API first, then the workers (in parallel), then Temporal, then PostgreSQL."""
-        self._exit.close()
+        try:
+            self._exit.close()
+        finally:
+            if self._supervisor is not None:
+                self._supervisor.close()
 
 
 def api_available() -> bool:

@@ -10,6 +10,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.calendar import SchoolCalendar, next_school_day
 from domain.errors import DomainError
 from domain.stages import Stage
 
@@ -34,16 +35,27 @@ def describe_gate(gate) -> str:
     raise ValueError(f"unknown gate kind: {gate.kind!r}")
 
 
+def date_gate_opens(gate, calendar: SchoolCalendar | None) -> date:
+    """A date gate opens on the first school day on or after its date (a gate set on a Saturday
+    before a holiday opens the Tuesday after); without a calendar, on the date itself."""
+    return next_school_day(calendar, gate.on) if calendar is not None else gate.on
+
+
 def gate_verdict(
-    gate, *, today: date, previous_stages: list[Stage | None], decided_by: str | None = None
+    gate, *, today: date, previous_stages: list[Stage | None], decided_by: str | None = None,
+    calendar: SchoolCalendar | None = None,
 ) -> GateVerdict:
-    """`previous_stages`: the current stage of each site of the previous cohort."""
+    """`previous_stages`: the current stage of each site of the previous cohort; `calendar`: the
+    plan's, for a date gate (see `date_gate_opens`)."""
     match gate.kind:
         case "immediate":
             return GateVerdict(holds=True, evidence="no gate: the cohort starts at launch")
         case "date":
-            return GateVerdict(holds=today >= gate.on,
-                               evidence=f"school date {today:%Y-%m-%d}; gate date {gate.on:%Y-%m-%d}")
+            opens = date_gate_opens(gate, calendar)
+            evidence = f"school date {today:%Y-%m-%d}; gate date {gate.on:%Y-%m-%d}"
+            if opens != gate.on:
+                evidence += f", first school day {opens:%Y-%m-%d}"
+            return GateVerdict(holds=today >= opens, evidence=evidence)
         case "share":
             return _share_verdict(gate.stage, gate.percent, previous_stages)
         case "decision":

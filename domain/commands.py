@@ -56,6 +56,36 @@ class SubmitAssessment(_Command):
     assessment_id: str = Field(min_length=1, max_length=200)
     assessment: Assessment
     task_id: str | None = None
+    action_due: date | None = Field(default=None, description="when the action items it proposes "
+                                    "fall due (a school day); default: the plan's weeks ahead")
+
+
+class AcceptActionItem(_Command):
+    """The team takes a proposed action item on, with its owner and due date (defaults: as
+    proposed)."""
+
+    command: Literal["accept_action_item"] = "accept_action_item"
+    action_id: str = Field(min_length=1, max_length=300)
+    owner: str | None = Field(default=None, min_length=1, max_length=200)
+    due: date | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class MergeActionItems(_Command):
+    """Fold several action items into one (the same problem named by several items)."""
+
+    command: Literal["merge_action_items"] = "merge_action_items"
+    into: str = Field(min_length=1, max_length=300)
+    merged: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(min_length=1,
+                                                                               max_length=200)
+    title: str | None = Field(default=None, min_length=3, max_length=300)
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class DismissActionItem(_Command):
+    command: Literal["dismiss_action_item"] = "dismiss_action_item"
+    action_id: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=3, max_length=2000)
 
 
 class CompleteTask(_Command):
@@ -169,7 +199,8 @@ Command = Annotated[
         EnrollSite, AssignTask, SubmitAssessment, CompleteTask, RemindTask, MarkTaskOverdue,
         EscalateTask, EvaluateExit, ApproveStageMove, OverrideStageMove, RegressSite,
         SchedulePdSessions, RecordPdSessionHeld, StartCoachingCycle, CompleteCoachingCycle,
-        HoldReview, PauseRollout, ResumeRollout, CancelRollout,
+        HoldReview, PauseRollout, ResumeRollout, CancelRollout, AcceptActionItem,
+        MergeActionItems, DismissActionItem,
     ],
     Field(discriminator="command"),
 ]

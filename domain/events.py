@@ -66,6 +66,9 @@ class InitiativeLaunchedPayload(_Payload):
     school_clock: SchoolClock | None = Field(
         default=None, description="how real time maps to the plan's school time (recorded since "
         "the main-loop shape of the initiative workflow; None before)")
+    min_cell_size: int | None = Field(
+        default=None, description="the plan's privacy.min_cell_size, so audit reads suppress counts "
+        "of people below it (recorded since issue 18; None before: the default applies)")
 
 
 class CohortStartedPayload(_Payload):
@@ -241,6 +244,46 @@ class RolloutCancelledPayload(_Payload):
     reason: str
 
 
+class ProposedActionItem(_Payload):
+    """An item of an instrument scored under the plan's mark, proposed as an action item."""
+
+    action_id: str
+    definition: str = Field(description="id@version of the instrument")
+    item: str
+    label: str
+    group: str | None = None
+    driver: Driver | None = None
+    value: str = Field(description="the level the team agreed on")
+    mark: str = Field(description="the level under which an item is proposed")
+    title: str
+    owner: str
+    due: date
+
+
+class ActionItemsProposedPayload(_Payload):
+    assessment_id: str
+    items: list[ProposedActionItem]
+
+
+class ActionItemAcceptedPayload(_Payload):
+    action_id: str
+    owner: str
+    due: date
+    note: str = ""
+
+
+class ActionItemsMergedPayload(_Payload):
+    into: str = Field(description="the action item kept")
+    merged: list[str] = Field(description="the action items folded into it")
+    title: str = Field(description="the kept item's title after the merge")
+    reason: str
+
+
+class ActionItemDismissedPayload(_Payload):
+    action_id: str
+    reason: str
+
+
 class SiteRegressedPayload(_Payload):
     from_stage: Stage
     to_stage: Stage
@@ -398,13 +441,33 @@ class SiteCompleted(DomainEvent):
     payload: SiteCompletedPayload
 
 
+class ActionItemsProposed(DomainEvent):
+    type: Literal["ActionItemsProposed"] = "ActionItemsProposed"
+    payload: ActionItemsProposedPayload
+
+
+class ActionItemAccepted(DomainEvent):
+    type: Literal["ActionItemAccepted"] = "ActionItemAccepted"
+    payload: ActionItemAcceptedPayload
+
+
+class ActionItemsMerged(DomainEvent):
+    type: Literal["ActionItemsMerged"] = "ActionItemsMerged"
+    payload: ActionItemsMergedPayload
+
+
+class ActionItemDismissed(DomainEvent):
+    type: Literal["ActionItemDismissed"] = "ActionItemDismissed"
+    payload: ActionItemDismissedPayload
+
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     InitiativeLaunched, CohortStarted, SiteEnrolled, StageEntered, AssessmentSubmitted,
     CriteriaEvaluated, StageMoveRequested, StageMoveApproved, StageMoveOverridden,
     PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
     FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
     TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-    SiteCompleted,
+    SiteCompleted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged, ActionItemDismissed,
 )
 
 Event = Annotated[
@@ -414,7 +477,8 @@ Event = Annotated[
         PdSessionScheduled, PdSessionHeld, CoachingCycleStarted, CoachingCycleCompleted,
         FidelityAssessed, ReviewHeld, TaskAssigned, TaskCompleted, TaskWithdrawn, TaskReminderSent,
         TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
-        SiteCompleted,
+        SiteCompleted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
+        ActionItemDismissed,
     ],
     Field(discriminator="type"),
 ]

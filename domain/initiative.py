@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from domain import events as ev
 from domain.actors import Actor, Role
+from domain.calendar import SchoolCalendar
 from domain.cohorts import describe_gate, gate_verdict
 from domain.errors import DomainError
 from domain.stages import Stage
@@ -42,6 +43,8 @@ class StartCohort(_Command):
     today: date
     previous_stages: list[Stage | None] = []
     decided_by: str | None = None
+    calendar: SchoolCalendar | None = None
+    """The plan's: a date gate then opens on the first school day on or after its date."""
 
 
 class ControlInitiative(_Command):
@@ -91,7 +94,7 @@ def _start_cohort(state: InitiativeState, c: StartCohort) -> list:
     if state.status != "active":
         raise DomainError(f"The initiative is {state.status}; cohort '{c.cohort_id}' cannot start.")
     verdict = gate_verdict(c.gate, today=c.today, previous_stages=c.previous_stages,
-                           decided_by=c.decided_by)
+                           decided_by=c.decided_by, calendar=c.calendar)
     if not verdict.holds:
         raise DomainError(f"Cohort '{c.cohort_id}' {describe_gate(c.gate)}; not yet: {verdict.evidence}.",
                           field="cohort_id", value=c.cohort_id)

@@ -20,12 +20,14 @@ from datetime import date, timedelta
 from typing import Annotated, Literal, Union
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator,
+    AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationInfo,
+    model_validator,
 )
 
 from domain.calendar import SchoolCalendar, school_days_between
 from domain.cohorts import describe_gate
-from domain.criteria import ExitCriteria
+from domain.criteria import ExitCriteria, InstrumentChoices
+from domain.plan_instruments import INSTRUMENTS_CONTEXT, instrument_issues, settle_criteria
 from domain.errors import DomainError
 from domain.issues import Issue, raise_if_any
 from domain.memo import Memo
@@ -206,6 +208,9 @@ class Plan(_Model):
     sites: list[Site] = Field(min_length=1)
     cohorts: list[Cohort] = Field(min_length=1)
     exit_criteria: ExitCriteria = ExitCriteria()
+    instruments: InstrumentChoices = Field(
+        default=InstrumentChoices(), description="which definition (id and version) answers each "
+        "kind of evidence, and the mark under which items become proposed action items")
     pd: Pd
     coaching: Coaching = Coaching()
     reviews: Reviews = Reviews()
@@ -220,6 +225,18 @@ class Plan(_Model):
         raise_if_any(_site_issues(self.sites) + _cohort_issues(self.sites, self.cohorts)
                      + _trainer_issues(self.pd.trainers, {s.region for s in self.sites})
                      + _approval_issues(self.approvals))
+        return self
+
+    @model_validator(mode="after")
+    def _instrument_references(self, info: ValidationInfo) -> Plan:
+        """Check the instruments the plan names against the definitions known (when the caller
+        gives them: `parse_plan(..., instruments=...)`), and settle the exit criteria every site
+        carries: the plan's instrument choices, and each named threshold's part and mark.
+        (Settled in place while the plan is being built: a plan is frozen once made.)"""
+        catalogue = (info.context or {}).get(INSTRUMENTS_CONTEXT)
+        raise_if_any(instrument_issues(self.instruments, self.exit_criteria, catalogue))
+        object.__setattr__(self, "exit_criteria",
+                           settle_criteria(self.instruments, self.exit_criteria, catalogue))
         return self
 
     def site(self, site_id: str) -> Site:

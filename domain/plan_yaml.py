@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import io
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from enum import Enum
 from functools import lru_cache
@@ -42,8 +42,9 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 from ruamel.yaml.scanner import RoundTripScanner, ScannerError
 
 from domain.errors import DomainError
-from domain.issues import Invalid, PathPart, format_path
-from domain.plan import Plan, whole_plan_issues
+from domain.issues import Invalid, Issue, PathPart, format_path
+from domain.instrument_definitions import Catalogue
+from domain.plan import INSTRUMENTS_CONTEXT, Plan, whole_plan_issues
 
 Path = tuple[PathPart, ...]
 MAX_PLAN_BYTES = 5_000_000
@@ -73,13 +74,14 @@ class PlanIssue(BaseModel):
 
 
 class PlanError(DomainError):
-    """The plan was refused; `errors` lists every problem found, in document order."""
+    """The plan (or another YAML document: an instrument definition) was refused; `errors` lists
+    every problem found, in document order."""
 
-    def __init__(self, errors: list[PlanIssue], source: str = "<plan>") -> None:
+    def __init__(self, errors: list[PlanIssue], source: str = "<plan>", what: str = "plan") -> None:
         self.errors = errors
         self.source = source
         count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
-        super().__init__(f"{source}: {count} in the plan", field=errors[0].path if errors else None,
+        super().__init__(f"{source}: {count} in the {what}", field=errors[0].path if errors else None,
                          value=errors[0].value if errors else None)
 
     def __str__(self) -> str:
@@ -131,56 +133,77 @@ class _Composer(Composer):
 
     def compose_node(self, parent: object, index: object) -> object:
         event = self.parser.peek_event()
+        what = getattr(self.loader, "document_kind", "plan")
         if isinstance(event, AliasEvent) or event.anchor is not None:
             raise ComposerError(
-                None, None, f"anchors and aliases are not allowed in a plan "
+                None, None, f"anchors and aliases are not allowed in {_a(what)} "
                 f"({'*' if isinstance(event, AliasEvent) else '&'}{_printable(str(event.anchor))[:40]}): "
                 "write the value out in full", event.start_mark)
         tag = getattr(event, "ctag", None) or getattr(event, "tag", None)
         if tag is not None and str(tag) not in _READING_TAGS and str(tag) != "!":
             shown = _printable(str(tag)).replace("tag:yaml.org,2002:", "!!")
             raise ComposerError(
-                None, None, f"the tag {shown[:40]} is not allowed in a plan (only !!str, !!int, "
+                None, None, f"the tag {shown[:40]} is not allowed in {_a(what)} (only !!str, !!int, "
                 "!!float, !!bool and !!null): write the value plainly", event.start_mark)
         return super().compose_node(parent, index)
 
 
-def parse_plan(text: str, source: str = "<plan>") -> Plan:
+def parse_plan(text: str, source: str = "<plan>", *, instruments: Catalogue | None = None) -> Plan:
+    """The plan, or PlanError naming every problem, including those of the plan as a whole
+    (`whole_plan_issues`). With `instruments` (the definitions this process knows:
+    `instrument_library.load_catalogue`), the plan's references to instruments, their versions,
+    subscales, tiers and thresholds are checked against them and named thresholds are resolved;
+    without, only their form is checked."""
+    context = {INSTRUMENTS_CONTEXT: instruments} if instruments is not None else None
+    return parse_document(text, Plan, source, context=context, what="plan", hint=(
+        "it must be a mapping with 'initiative', 'sites', 'cohorts', 'pd' and 'calendar'"),
+        whole_issues=whole_plan_issues)
+
+
+Model = typing.TypeVar("Model", bound=BaseModel)
+
+
+def parse_document(text: str, model: type[Model], source: str, *, what: str, hint: str,
+                   context: dict | None = None,
+                   whole_issues: Callable[[Model], list[Issue]] = lambda _: []) -> Model:
+    """A YAML document read as `model`, every problem reported with its line, path and value;
+    then `whole_issues` of the document read, the rules between its fields. The work is bounded
+    by the text's size, checked first (MAX_PLAN_BYTES)."""
     size = _size(text)
     if size > MAX_PLAN_BYTES:
         raise PlanError([PlanIssue(path="", value="", line=None, message=(
-            f"the plan is {size:,} bytes; a plan is at most {MAX_PLAN_BYTES:,} bytes (5 MB; the "
-            "state-scale example, 380 sites, is 65 kB)"))], source)
+            f"the {what} is {size:,} bytes; {_a(what)} is at most {MAX_PLAN_BYTES:,} bytes (5 MB; "
+            "the state-scale example plan, 380 sites, is 65 kB)"))], source, what)
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     yaml.Composer = _Composer
     yaml.Scanner = _Scanner
+    yaml.document_kind = what  # for the composer's messages
     try:
         tree = yaml.load(text)
         if isinstance(tree, Mapping):
             lines: dict[Path, int] = {}
             data = _plain(tree, (), lines)
     except YAMLError as failure:
-        raise PlanError([_syntax_issue(failure, text)], source) from None
+        raise PlanError([_syntax_issue(failure, text)], source, what) from None
     except RecursionError:  # the loader and _plain recurse once per level of nesting
         raise PlanError([PlanIssue(path="", value="", line=None, message=(
-            "the plan is nested too deeply to read (hundreds of levels of lists or mappings); "
-            "a plan needs only a few"))], source) from None
+            f"the {what} is nested too deeply to read (hundreds of levels of lists or mappings); "
+            f"{_a(what)} needs only a few"))], source, what) from None
     if not isinstance(tree, Mapping):
         kind = "empty" if tree is None else f"a {_kind(tree)}, not a mapping"
         raise PlanError([PlanIssue(path="", value="", line=1, message=(
-            f"the plan is {kind}; it must be a mapping with 'initiative', 'sites', 'cohorts', "
-            "'pd' and 'calendar'"))], source)
+            f"the {what} is {kind}; {hint}"))], source, what)
     try:
-        plan = Plan.model_validate(data)
+        document = model.model_validate(data, context=context)
     except ValidationError as failure:
-        issues = [issue for error in failure.errors() for issue in _issues(error, data, lines)]
-        raise PlanError(sorted(issues, key=lambda i: i.line or 0), source) from None
-    whole = [_issue(i.path, _show(i.value), i.message, lines)
-             for i in whole_plan_issues(plan)]
+        issues = [issue for error in failure.errors()
+                  for issue in _issues(error, data, lines, model)]
+        raise PlanError(sorted(issues, key=lambda i: i.line or 0), source, what) from None
+    whole = [_issue(i.path, _show(i.value), i.message, lines) for i in whole_issues(document)]
     if whole:
-        raise PlanError(sorted(whole, key=lambda i: i.line or 0), source)
-    return plan
+        raise PlanError(sorted(whole, key=lambda i: i.line or 0), source, what)
+    return document
 
 
 def dump_plan(plan: Plan) -> str:
@@ -189,7 +212,13 @@ def dump_plan(plan: Plan) -> str:
     yaml.width = 4096  # one line per value: no folding, no trailing spaces
     yaml.representer.ignore_aliases = lambda _: True  # a date used twice is written twice
     out = io.StringIO()
-    yaml.dump(_yamlable(plan.model_dump(mode="python", exclude_none=True)), out)
+    # The exit criteria's instruments are filled from the plan's own section: written once;
+    # a stage without instrument thresholds is written without the empty list.
+    data = plan.model_dump(mode="python", exclude_none=True, exclude={"exit_criteria": {"instruments"}})
+    for rule in data["exit_criteria"].values():
+        if isinstance(rule, dict) and rule.get("thresholds") == ():
+            del rule["thresholds"]
+    yaml.dump(_yamlable(data), out)
     return out.getvalue()
 
 
@@ -276,7 +305,8 @@ def _remember(lines: dict[Path, int], path: Path, container: object, key: object
         lines[path] = position[0] + 1
 
 
-def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue]:
+def _issues(error: dict, data: object, lines: dict[Path, int],
+            model: type[BaseModel] = Plan) -> list[PlanIssue]:
     base = _data_path(error["loc"], data)
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, Invalid):
@@ -284,7 +314,7 @@ def _issues(error: dict, data: object, lines: dict[Path, int]) -> list[PlanIssue
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         base += (ctx.get("discriminator", "'kind'").strip("'"),)
-    message = _message(kind, error["msg"], ctx, base, value)
+    message = _message(kind, error["msg"], ctx, base, value, model)
     shown = "(missing)" if kind in ("missing", "union_tag_not_found") else _show(
         ctx.get("tag", value) if kind == "union_tag_invalid" else value)
     return [_issue(base, shown, message, lines)]
@@ -309,17 +339,18 @@ def _data_path(loc: tuple, data: object) -> Path:
     return tuple(path)
 
 
-def _message(kind: str, msg: str, ctx: dict, path: Path, value: object) -> str:
+def _message(kind: str, msg: str, ctx: dict, path: Path, value: object,
+             model: type[BaseModel] = Plan) -> str:
     name = path[-1] if path else ""
     if kind == "missing":
         return f"required field '{name}' is missing"
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(str(name), _field_names(), n=1, cutoff=0.7)
+        close = difflib.get_close_matches(str(name), _field_names(model), n=1, cutoff=0.7)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown field '{name}'{hint}"
     if kind == "enum":
         return f"unknown value {_show(value)}; expected {ctx.get('expected')}"
-    if kind == "union_tag_not_found":
+    if kind == "union_tag_not_found" and model is Plan:
         return "a gate needs 'kind': one of immediate, date, share, decision"
     return msg.removeprefix("Value error, ")
 
@@ -342,6 +373,11 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _a(what: str) -> str:
+    """"a plan", "an instrument definition"."""
+    return f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
+
+
 def _huge(number: int) -> str:
     return f"(an integer of about {int(number.bit_length() * 0.30103) + 1:,} digits)"
 
@@ -361,11 +397,11 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
-@lru_cache(maxsize=1)
-def _field_names() -> tuple[str, ...]:
-    """Every field name used anywhere in the plan format, for 'did you mean' hints."""
+@lru_cache(maxsize=8)
+def _field_names(model: type[BaseModel] = Plan) -> tuple[str, ...]:
+    """Every field name used anywhere in a document format, for 'did you mean' hints."""
     names: set[str] = set()
-    pending, seen = [Plan], set()
+    pending, seen = [model], set()
     while pending:
         model = pending.pop()
         if model in seen:

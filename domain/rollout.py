@@ -6,12 +6,15 @@ retries are harmless) or raises a DomainError whose message says what to do inst
 
 from __future__ import annotations
 
+from domain import action_items
 from domain import commands as cmd
 from domain import events as ev
 from domain.actors import Actor, Role
 from domain.criteria import evaluate_exit, fidelity_collapsed
 from domain.errors import DomainError
-from domain.instruments import FidelityAssessment, Instrument, score
+from domain.instruments import (
+    SCALES, DefinedAssessment, FidelityAssessment, Instrument, score,
+)
 from domain.reviews import STATE_TEAM, review_findings
 from domain.site_state import SiteRolloutState, TaskState, apply, counts_as_failure, fold
 from domain.stages import STAGE_ORDER, Stage, is_advance, is_regression
@@ -133,19 +136,48 @@ def _submit(state: SiteRolloutState, c: cmd.SubmitAssessment) -> list:
             f"A {instrument.value.replace('_', ' ')} is taken in {stages}; "
             f"{state.site_name} is in {state.stage}.", field="assessment.instrument",
             value=instrument.value)
+    answers = c.assessment
+    if isinstance(answers, DefinedAssessment):
+        answers = _as_the_plan_uses(state, answers)
     task = _task_for_assessment(state, c)
-    result = score(c.assessment)
+    result = score(answers)
     payloads: list = [ev.AssessmentSubmittedPayload(
-        assessment_id=c.assessment_id, stage=state.stage, answers=c.assessment, score=result,
+        assessment_id=c.assessment_id, stage=state.stage, answers=answers, score=result,
         task_id=task.task_id if task else None)]
-    if isinstance(c.assessment, FidelityAssessment):
+    if isinstance(answers, FidelityAssessment) or (
+            isinstance(answers, DefinedAssessment) and result.rule == "share"
+            and instrument is Instrument.FIDELITY):
         payloads.append(ev.FidelityAssessedPayload(
             assessment_id=c.assessment_id, stage=state.stage, percent=result.percent,
-            practitioners_assessed=c.assessment.practitioners_assessed,
-            practitioners_meeting=c.assessment.practitioners_meeting))
+            practitioners_assessed=answers.practitioners_assessed,
+            practitioners_meeting=answers.practitioners_meeting))
     if task:
         payloads.append(ev.TaskCompletedPayload(task_id=task.task_id, assessment_id=c.assessment_id))
+    if isinstance(answers, DefinedAssessment):
+        due = c.action_due or action_items.default_due(
+            c.at.date(), state.criteria.instruments.action_due_weeks)
+        proposed = action_items.propose(state, c.assessment_id, answers, result, due)
+        payloads += [proposed] if proposed else []
     return payloads
+
+
+def _as_the_plan_uses(state: SiteRolloutState, answers: DefinedAssessment) -> DefinedAssessment:
+    """Answers to the definition the site's plan chose for this evidence, keyed with the plan's
+    action mark where it sets one (the key recorded is the one applied)."""
+    use = state.criteria.instruments.for_evidence(answers.instrument)
+    key = answers.key
+    if use is None or (use.id, use.version) != (key.definition_id, key.version):
+        chosen = use.ref if use else "no instrument defined as data"
+        raise DomainError(
+            f"{state.site_name}'s plan takes its {answers.instrument.value.replace('_', ' ')} "
+            f"from {chosen}, not {key.ref}.", field="assessment.key.definition_id",
+            value=key.definition_id)
+    if use.mark is None or use.mark == key.action_mark:
+        return answers
+    if use.mark not in [level.value for level in SCALES[key.scale]]:
+        raise DomainError(f"The plan's mark '{use.mark}' for {key.ref} is not a level of its "
+                          f"{key.scale} scale.", field="criteria.instruments.mark", value=use.mark)
+    return answers.model_copy(update={"key": key.model_copy(update={"action_mark": use.mark})})
 
 
 def _task_for_assessment(state: SiteRolloutState, c: cmd.SubmitAssessment) -> TaskState | None:
@@ -418,4 +450,7 @@ _HANDLERS = {
     cmd.PauseRollout: _pause,
     cmd.ResumeRollout: _resume,
     cmd.CancelRollout: _cancel,
+    cmd.AcceptActionItem: action_items.accept,
+    cmd.MergeActionItems: action_items.merge,
+    cmd.DismissActionItem: action_items.dismiss,
 }

@@ -11,8 +11,8 @@ from typing import Iterable, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import events as ev
-from domain.criteria import Check, ExitCriteria, StageEvidence
-from domain.instruments import Instrument
+from domain.criteria import Check, ExitCriteria, InstrumentResult, StageEvidence
+from domain.instruments import DefinedAssessment, Instrument
 from domain.stages import Stage
 
 Status = Literal["not_enrolled", "active", "paused", "cancelled", "completed"]
@@ -37,6 +37,24 @@ class TaskState(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status == "open"
+
+
+class ActionItemState(BaseModel):
+    """An action item still in play: proposed from an instrument's item, or accepted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action_id: str
+    definition: str
+    item: str
+    title: str
+    owner: str
+    due: date
+    status: Literal["proposed", "accepted"] = "proposed"
+
+    @property
+    def definition_id(self) -> str:
+        return self.definition.split("@", 1)[0]
 
 
 class SiteRolloutState(BaseModel):
@@ -73,6 +91,10 @@ class SiteRolloutState(BaseModel):
     fresh: frozenset[Instrument] = Field(default=frozenset(), description="instruments submitted "
                                          "since the last evaluation")
     regressions: int = 0
+    action_items: dict[str, ActionItemState] = Field(
+        default_factory=dict, description="proposed and accepted action items, by id")
+    closed_action_items: dict[str, str] = Field(
+        default_factory=dict, description="merged or dismissed action items: id -> how")
     paused_status: Status | None = None
     completed_at: datetime | None = None
 
@@ -118,10 +140,12 @@ def _enrolled(s: SiteRolloutState, e: ev.SiteEnrolled) -> dict:
 
 
 def _stage_entered(s: SiteRolloutState, e: ev.StageEntered) -> dict:
+    latest = {r.definition_id: r for r in s.evidence.results}
     carried = StageEvidence(
         capacity_baseline_taken=s.evidence.capacity_baseline_taken,
         capacity_percent=s.evidence.capacity_percent,
         capacity_per_driver=s.evidence.capacity_per_driver,
+        results=tuple(sorted(latest.values(), key=s.evidence.results.index)),
     )
     return dict(
         stage=e.payload.stage, stage_entries=s.stage_entries + 1, stage_entered_at=e.occurred_at,
@@ -146,6 +170,19 @@ def _assessed(s: SiteRolloutState, e: ev.AssessmentSubmitted) -> dict:
             evidence = evidence.model_copy(update=dict(
                 capacity_baseline_taken=True, capacity_percent=score.percent,
                 capacity_per_driver=score.per_driver))
+        case Instrument.FIDELITY if isinstance(p.answers, DefinedAssessment) and \
+                score.rule != "share" and score.headline is not None:
+            # A team-scored fidelity instrument (the TFI): its headline part is the site's
+            # fidelity figure. A share of practitioners arrives as FidelityAssessed instead.
+            evidence = evidence.model_copy(update=dict(
+                fidelity_percents=evidence.fidelity_percents + (score.headline,)))
+    if isinstance(p.answers, DefinedAssessment):
+        result = InstrumentResult(
+            assessment_id=p.assessment_id, definition=score.definition or p.answers.key.ref,
+            definition_id=p.answers.key.definition_id, instrument=score.instrument,
+            total=score.mean_rating if score.rule == "mean" else score.percent,
+            parts=score.parts, headline=score.headline, taken_on=p.answers.taken_on)
+        evidence = evidence.model_copy(update=dict(results=evidence.results + (result,)))
     return dict(evidence=evidence, assessment_ids=s.assessment_ids | {p.assessment_id},
                 fresh=s.fresh | {score.instrument})
 
@@ -224,6 +261,34 @@ def _regressed(s: SiteRolloutState, e: ev.SiteRegressed) -> dict:
     return dict(regressions=s.regressions + 1)
 
 
+def _actions_proposed(s: SiteRolloutState, e: ev.ActionItemsProposed) -> dict:
+    added = {i.action_id: ActionItemState(action_id=i.action_id, definition=i.definition,
+                                          item=i.item, title=i.title, owner=i.owner, due=i.due)
+             for i in e.payload.items}
+    return dict(action_items={**s.action_items, **added})
+
+
+def _action_accepted(s: SiteRolloutState, e: ev.ActionItemAccepted) -> dict:
+    p = e.payload
+    item = s.action_items[p.action_id].model_copy(
+        update=dict(status="accepted", owner=p.owner, due=p.due))
+    return dict(action_items={**s.action_items, p.action_id: item})
+
+
+def _actions_merged(s: SiteRolloutState, e: ev.ActionItemsMerged) -> dict:
+    p = e.payload
+    kept = s.action_items[p.into].model_copy(update=dict(title=p.title))
+    items = {k: v for k, v in s.action_items.items() if k not in p.merged}
+    return dict(action_items={**items, p.into: kept},
+                closed_action_items={**s.closed_action_items, **{m: "merged" for m in p.merged}})
+
+
+def _action_dismissed(s: SiteRolloutState, e: ev.ActionItemDismissed) -> dict:
+    items = {k: v for k, v in s.action_items.items() if k != e.payload.action_id}
+    return dict(action_items=items,
+                closed_action_items={**s.closed_action_items, e.payload.action_id: "dismissed"})
+
+
 def _completed(s: SiteRolloutState, e: ev.SiteCompleted) -> dict:
     return dict(status="completed", completed_at=e.occurred_at, last_checks=tuple(e.payload.checks))
 
@@ -251,4 +316,8 @@ _APPLY = {
     ev.RolloutCancelled: _cancelled,
     ev.SiteRegressed: _regressed,
     ev.SiteCompleted: _completed,
+    ev.ActionItemsProposed: _actions_proposed,
+    ev.ActionItemAccepted: _action_accepted,
+    ev.ActionItemsMerged: _actions_merged,
+    ev.ActionItemDismissed: _action_dismissed,
 }

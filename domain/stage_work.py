@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from domain.actors import SYSTEM
 from domain.commands import AssignTask, EscalateTask, PdSessionPlan, SchedulePdSessions
+from domain.criteria import ExitCriteria, InstrumentChoices
 from domain.instruments import Instrument
 from domain.site_state import SiteRolloutState
 from domain.stages import Stage
@@ -30,6 +31,16 @@ TITLES: dict[Instrument, str] = {
     Instrument.STAGE_ANALYSIS: "Complete the stage analysis",
 }
 
+def title_for(instrument: Instrument, criteria: ExitCriteria) -> str:
+    """The task's title: the instrument's own where the plan chose one other than the product's
+    default (the TFI for fidelity, say), else the usual words."""
+    use = criteria.instruments.for_evidence(instrument)
+    if use is None or use == InstrumentChoices().for_evidence(instrument):
+        return TITLES[instrument]
+    return (f"Complete the {instrument.value.replace('_', ' ')} instrument {use.id} "
+            f"(version {use.version})")
+
+
 COACHING_STAGES = (Stage.INITIAL_IMPLEMENTATION, Stage.FULL_IMPLEMENTATION)
 REVIEW_STAGES = (Stage.INSTALLATION, Stage.INITIAL_IMPLEMENTATION, Stage.FULL_IMPLEMENTATION)
 PD_STAGES = (Stage.INSTALLATION, Stage.INITIAL_IMPLEMENTATION)
@@ -40,7 +51,7 @@ def entry_tasks(state: SiteRolloutState, *, at: datetime, due: date) -> list[Ass
     return [
         AssignTask(
             at=at, actor=SYSTEM, task_id=state.key(instrument.value, 1), kind="submit_assessment",
-            title=TITLES[instrument], due=due, instrument=instrument,
+            title=title_for(instrument, state.criteria), due=due, instrument=instrument,
             assignee_role="coach" if instrument is Instrument.FIDELITY else "district")
         for instrument in STAGE_ASSESSMENTS[state.stage]
     ]

@@ -23,6 +23,7 @@ from report.period import ReportYear, moment_label, month_ends, school_year
 from report.suppression import Suppressor
 from report.trends import months_of
 from store import board_queries, report_queries
+from store.initiative_queries import plan_min_cells
 
 Progress = Callable[[str], None]
 """Called as each step starts, with what the step does."""
@@ -59,8 +60,7 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
                           f"'{initiative_id}'.")
     try:
         period = school_year(request.year, plan.calendar if plan else None)
-        privacy = Suppressor(request.min_cell if request.min_cell is not None
-                             else plan.privacy.min_cell_size if plan else MIN_CELL)
+        privacy = Suppressor(await _min_cell(pool, request))
     except ValueError as bad:
         raise ReportError(f"Invalid report settings: {bad}.") from None
     steps = iter(STEPS)
@@ -243,3 +243,14 @@ def _about(period: ReportYear, privacy: Suppressor, with_plan: bool) -> Section:
                            "enrolled with, which the events record.")
     return about
 
+
+async def _min_cell(pool: asyncpg.Pool, request: ReportRequest) -> int:
+    """The plan's minimum cell size (as its launch recorded it, else the given plan's, else the
+    default); `--min-cell` may raise it for this report, never lower it."""
+    recorded = [n for n in await plan_min_cells(pool, [request.initiative_id]) if n is not None]
+    floor = max(recorded) if recorded else \
+        request.plan.privacy.min_cell_size if request.plan else MIN_CELL
+    if request.min_cell is not None and request.min_cell < floor:
+        raise ReportError(f"--min-cell {request.min_cell} is below the plan's minimum cell size "
+                          f"{floor}; a report may raise it, never lower it")
+    return max(floor, request.min_cell or floor)

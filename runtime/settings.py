@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,6 +19,14 @@ class Settings(BaseModel):
     temporal_namespace: str = "default"
     task_queue: str = "rollouts"
     database_url: str | None = None
+    """The application's PostgreSQL DSN: a role that may append to the events and read them, not
+    the schema's owner (store/privileges.py)."""
+    migration_database_url: str | None = None
+    """The schema owner's DSN: only `python -m runtime.migrate` (and `rollout up` with a given
+    database) use it. Never give it to the workers or the API."""
+    database_role: str | None = None
+    """The application's role, granted its privileges by each migration run (default: the user
+    of ROLLOUT_DATABASE_URL)."""
     log_level: str = "INFO"
     temporal_tls: bool = False
     """TLS to the Temporal frontend (a cluster behind TLS, or Temporal Cloud)."""
@@ -40,6 +49,20 @@ class Settings(BaseModel):
     coaching cycles and groups one process serves (README, "Worker tuning")."""
     db_pool_size: int = Field(default=10, ge=1, le=200)
     """PostgreSQL connections per process."""
+    instruments_dir: str | None = None
+    """A folder of the state's own instrument definitions (YAML), read in place of the product's
+    with the same id and version (instrument_library/)."""
+    smtp_host: str | None = None
+    """The mail server notifications are sent through; unset: notifications stay in the
+    application (runtime/mail.py)."""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    """Login to the mail server (both or neither). The password is never logged."""
+    smtp_from: str = "rollouts@localhost"
+    """The sender of every notification; its domain also names the Message-IDs."""
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS before logging in (port 587 relays)."""
 
     @field_validator("log_level")
     @classmethod
@@ -57,14 +80,30 @@ class Settings(BaseModel):
                              "(mTLS needs both the client certificate and its key)")
         return self
 
+    @model_validator(mode="after")
+    def _smtp_login(self) -> "Settings":
+        if bool(self.smtp_user) != bool(self.smtp_password):
+            raise ValueError("ROLLOUT_SMTP_USER and ROLLOUT_SMTP_PASSWORD go together (the mail "
+                             "server's login needs both)")
+        return self
+
     def __repr_args__(self):
         """Printable settings: the API key and the database password hidden."""
         for name, value in super().__repr_args__():
-            if name == "temporal_api_key" and value:
+            if name in ("temporal_api_key", "smtp_password") and value:
                 value = "***"
-            elif name == "database_url" and value:
+            elif name in ("database_url", "migration_database_url") and value:
                 value = redact_dsn(value)
             yield name, value
+
+
+def role_of(dsn: str | None) -> str:
+    """The user a PostgreSQL DSN logs in as."""
+    user = urlsplit(dsn or "").username
+    if not user:
+        raise ValueError(f"no user in the database URL {redact_dsn(dsn or '')!r}: name the "
+                         "application's role (ROLLOUT_DATABASE_ROLE)")
+    return unquote(user)
 
 
 def redact_dsn(dsn: str) -> str:

@@ -1,13 +1,16 @@
 """Where a running `rollout up` says what it started, so other commands find it without flags.
 
-`rollout up` writes `<data dir>/stack.json` once everything answers and removes it when it stops.
-A file left by a supervisor that no longer runs (killed with SIGKILL) is ignored. The file may hold
-the event store's DSN, so only its owner can read it.
+`rollout up` writes `<data dir>/stack.json` once everything answers, writes it again whenever it
+restarts a worker or the API (so the pids it names are the ones running), and removes it when it
+stops. Each write replaces the file whole, so a reader never sees half of one. A file left by a
+supervisor that no longer runs (killed with SIGKILL) is ignored. The file may hold the event
+store's DSN, so only its owner can read it.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -34,6 +37,8 @@ class RunningStack(BaseModel):
     database_url: str
     api_url: str | None = None
     worker_pids: list[int] = []
+    """The worker processes running now (one that died is left out until it is started again)."""
+    api_pid: int | None = None
 
 
 def stack_file(data_dir: Path = VAR) -> Path:
@@ -41,11 +46,17 @@ def stack_file(data_dir: Path = VAR) -> Path:
 
 
 def write_stack(stack: RunningStack, data_dir: Path) -> Path:
+    """Write the file beside its place, then rename it over the old one (atomic on POSIX)."""
     path = stack_file(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(stack.model_dump_json(indent=2))
+    fd, written = tempfile.mkstemp(prefix=f".{FILE_NAME}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(stack.model_dump_json(indent=2))
+        os.replace(written, path)
+    except BaseException:
+        Path(written).unlink(missing_ok=True)
+        raise
     return path
 
 

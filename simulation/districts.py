@@ -21,13 +21,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.service import RPCError
 
 from domain.actors import Actor, Role
-from domain.drivers import Driver
-from domain.instruments import (
-    DEFAULT_CHECKLIST_ITEMS, HEXAGON_INDICATORS, AdoptionDecision, CapacityAssessment, CapacityItem,
-    ChecklistItem, FidelityAssessment, FitReadinessReview, IndicatorRating, InstallationChecklist,
-)
+from domain.instrument_definitions import Catalogue, InstrumentDefinition, respond
+from domain.instruments import SCALES, AdoptionDecision, Consensus, Instrument
 from domain.stages import Stage
 from domain.plan import Plan
+from instrument_library import built_in
 from rollouts.views import SiteView, initiative_board, site_view
 from store import district_queries
 from workflows.ids import site_workflow_id
@@ -38,6 +36,11 @@ from workflows.site_rollout import SiteRolloutWorkflow
 
 ACT_DAYS_BEFORE_DUE = 6
 STATE_ADMIN = Actor(id="state.implementation.team", role=Role.STATE_ADMIN)
+TEAM = Consensus(facilitator="regional facilitator",
+                 participants={"district leader": 2, "principal": 2, "coach": 1})
+"""A district team as the simulated sites convene it: five voting members, a facilitator."""
+FIRST_DISAGREEMENT = ("Split at first (three said partly, two fully); agreed after the "
+                      "facilitator read the item's anchors aloud.")
 
 
 class Profile(StrEnum):
@@ -59,16 +62,19 @@ class SimulatedDistricts:
     def __init__(self, client: Client, pool: asyncpg.Pool, plan: Plan,
                  profiles: dict[str, Profile] | None = None,
                  act_days_before_due: int = ACT_DAYS_BEFORE_DUE,
-                 now: Callable[[], Awaitable[datetime]] | None = None) -> None:
+                 now: Callable[[], Awaitable[datetime]] | None = None,
+                 instruments: Catalogue | None = None) -> None:
         """`act_days_before_due`: how close to its due date a team gets to a task (a large number:
         as soon as it is asked, which the benchmarks use so that no deadline passes for want of
         an answer however loaded the machine). `now`: the real time the teams live in (the
-        time-skipping test server's, in tests; this moment's otherwise)."""
+        time-skipping test server's, in tests; this moment's otherwise). `instruments`: the
+        definitions the teams answer (the product's by default), as the plan chooses them."""
         self._act_days_before_due = act_days_before_due
         self._client = client
         self._pool = pool
         self._now = now or _wall_clock
         self._plan = plan
+        self._instruments = instruments or built_in()
         self._initiative_id = plan.initiative.id
         self._profiles = profiles or {}
         self._districts = {s.id: s.district or s.id for s in plan.sites}
@@ -154,28 +160,29 @@ class SimulatedDistricts:
         return days_left <= 0 if task.kind == "hold_pd_session" else days_left <= self._act_days_before_due
 
     def _assessment(self, site_id: str, stage: Stage, instrument: str, count: int):
+        """The team's answers to the instrument the plan chose for this evidence."""
         profile = self._profiles.get(site_id, Profile.STEADY)
+        if instrument == "adoption_decision":
+            return AdoptionDecision(decision="adopt", signed_by="superintendent",
+                                    implementation_team_members=4)
+        use = self._plan.instruments.for_evidence(Instrument(instrument))
+        if use is None:
+            raise ValueError(f"no simulated answer for {instrument}")
+        definition = self._instruments.require(use.id, use.version)
         match instrument:
             case "fit_readiness":
-                rating = 2 if profile is Profile.READINESS_FAILS else 4
-                return FitReadinessReview(ratings=[IndicatorRating(indicator=i, rating=rating)
-                                                   for i in HEXAGON_INDICATORS])
-            case "adoption_decision":
-                return AdoptionDecision(decision="adopt", signed_by="superintendent",
-                                        implementation_team_members=4)
+                return _all_at(definition, 1 if profile is Profile.READINESS_FAILS else 3)
             case "installation_checklist":
-                return InstallationChecklist(items=[ChecklistItem(item=i, in_place=True)
-                                                    for i in DEFAULT_CHECKLIST_ITEMS])
+                return _all_at(definition, -1)
             case "capacity":
-                stalls = self._profiles.get(site_id) is Profile.CAPACITY_STALLS
-                score = 1 if stage is Stage.INSTALLATION or stalls else 2
-                return CapacityAssessment(
-                    items=[CapacityItem(item=f"{d.name.lower()}-{n}", driver=d, score=score)
-                           for d in Driver for n in (1, 2)],
-                    facilitator="regional facilitator", participants={"district_team": 5})
+                stalls = profile is Profile.CAPACITY_STALLS
+                answered = _all_at(definition, 1 if stage is Stage.INSTALLATION or stalls else -1,
+                                   first_note=count == 1)
+                return answered
             case "fidelity":
-                return FidelityAssessment(practitioners_assessed=20,
-                                          practitioners_meeting=self._meeting(site_id, stage, count))
+                return _fidelity(definition, self._meeting(site_id, stage, count), of=20)
+            case "stage_analysis":
+                return _all_at(definition, -1)
         raise ValueError(f"no simulated answer for {instrument}")
 
     def _meeting(self, site_id: str, stage: Stage, count: int) -> int:
@@ -188,6 +195,35 @@ class SimulatedDistricts:
                 memory.answers.clear()
             return 2
         return min(20, (8 if stage is Stage.INITIAL_IMPLEMENTATION else 11) + 2 * count)
+
+
+def _all_at(definition: InstrumentDefinition, level: int, *, first_note: bool = False):
+    """Every required item at one level of the scale (by index: -1 the top), by consensus."""
+    chosen = SCALES[definition.scale][level].value
+    items = [i for g in definition.groups if g.required for i in definition.items_of(g.id)]
+    notes = {items[0].id: FIRST_DISAGREEMENT} if first_note and items else {}
+    team = TEAM if definition.completed_by.by == "team-consensus" else None
+    return respond(definition, {i.id: chosen for i in items}, consensus=team, resolutions=notes)
+
+
+def _fidelity(definition: InstrumentDefinition, meeting: int, of: int):
+    """`meeting` of `of` practitioners at fidelity, or, for a team-scored inventory, the
+    headline part (the TFI's Tier I) scored to the same share of its points."""
+    if definition.scoring.rule == "share":
+        return respond(definition, practitioners=(of, meeting))
+    part = definition.scoring.headline
+    items = definition.items_of(part) if part != "total" else \
+        [i for g in definition.groups if g.required for i in definition.items_of(g.id)]
+    levels = SCALES[definition.scale]
+    top = levels[-1].points
+    points = round(meeting / of * top * len(items))
+    answered = {}
+    for item in items:  # fill the items in order, each as high as the points left allow
+        give = min(top, points)
+        answered[item.id] = next(level.value for level in levels if level.points == give)
+        points -= give
+    team = TEAM if definition.completed_by.by == "team-consensus" else None
+    return respond(definition, answered, consensus=team)
 
 
 async def _wall_clock() -> datetime:

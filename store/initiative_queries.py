@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from typing import Iterable
+
 import asyncpg
 
+from domain import events as ev
 from domain.events import SITE_STREAM_PREFIX, initiative_stream
+from store.eventstore import EventStore
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,14 @@ async def recorded_counts(pool: asyncpg.Pool, initiative_id: str) -> RecordedCou
             f"SELECT count(*) FROM outbox WHERE status = 'sent' AND {ours}", *streams),
         pd_sessions=await pool.fetchval(
             "SELECT count(*) FROM pd_bookings WHERE initiative_id = $1", initiative_id))
+
+
+async def plan_min_cells(pool: asyncpg.Pool, initiative_ids: Iterable[str]) -> list[int | None]:
+    """Each initiative's plan minimum as its launch recorded it (None for a launch recorded
+    before the field existed); an initiative with no launch stored adds nothing."""
+    store, found = EventStore(pool), []
+    for initiative_id in sorted(set(initiative_ids)):
+        first = await store.read_stream(ev.initiative_stream(initiative_id), limit=1)
+        if first and first[0].type == "InitiativeLaunched":
+            found.append(first[0].payload.min_cell_size)
+    return found

@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.actors import SYSTEM, require_state_admin
     from domain.calendar import next_school_day
     from domain.coaching import choose_coach
-    from domain.cohorts import check_cohort_decision
+    from domain.cohorts import check_cohort_decision, date_gate_opens
     from domain.errors import DomainError
     from domain.events import InitiativeLaunchedPayload
     from domain.plan import Plan
@@ -41,6 +41,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 FINISHED = ("completed", "cancelled")
+SCHOOL_DAY_GATE_PATCH = "date-gates-open-on-a-school-day"
+"""workflow.patched id: a date gate opens on the first school day on or after its date (it opened
+on the date itself, a Saturday or a holiday included). Runs recorded before replay as they ran."""
 MAIN_LOOP_PATCH = "initiative-controls-carried-out-by-the-main-loop"
 """workflow.patched id: the control Update hands its request to the main loop, which alone
 records and relays it, and a date gate that comes due wakes the main loop instead of failing the
@@ -140,7 +143,8 @@ class InitiativeWorkflow:
                 await self._execute(agg.StartCohort(
                     at=self._now(), actor=SYSTEM, cohort_id=cohort.id, site_count=len(cohort.members),
                     gate=cohort.gate, today=self._today(), previous_stages=self._stages_of(previous),
-                    decided_by=self._carry.cohort_decisions.get(cohort.id)))
+                    decided_by=self._carry.cohort_decisions.get(cohort.id),
+                    calendar=self._school_days_gate()))
             except DomainError:
                 return
             await self._start_groups(cohort)
@@ -173,8 +177,13 @@ class InitiativeWorkflow:
         members = next(c.members for c in self._plan.cohorts if c.id == cohort_id)
         return [self._carry.sites[m].stage if m in self._carry.sites else None for m in members]
 
+    def _school_days_gate(self):
+        """The calendar date gates open by: the plan's (patched), or none (runs before)."""
+        return self._plan.calendar if workflow.patched(SCHOOL_DAY_GATE_PATCH) else None
+
     def _until_next_date_gate(self):
-        upcoming = [c.gate.on for c in self._plan.cohorts
+        calendar = self._school_days_gate()
+        upcoming = [date_gate_opens(c.gate, calendar) for c in self._plan.cohorts
                     if c.id not in self._carry.state.cohorts_started and c.gate.kind == "date"]
         if not upcoming or self._carry.state.status != "active":
             return None
@@ -358,5 +367,6 @@ def _launch_payload(plan: Plan, clock: SchoolClock | None = None) -> InitiativeL
         practice=plan.initiative.practice.name, ssip_phase=plan.initiative.ssip.phase,
         simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
         cohort_ids=[c.id for c in plan.cohorts],
-        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock)
+        plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(), school_clock=clock,
+        min_cell_size=plan.privacy.min_cell_size)
 

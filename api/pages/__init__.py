@@ -1,5 +1,6 @@
 """The web pages people use in a browser, served by the API under /web: login, a district's inbox
-with its forms, the state's board, a site's page with its audit timeline, the audit index.
+with its forms, each reader's notifications, the state's board, a site's page with its audit
+timeline, the audit index.
 
 `install(app)` adds them to the API application: the routers, the static files, and the handlers
 that answer a missing session with the login page and a refusal with a readable page.
@@ -13,13 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.pages import audit_index, board, inbox, login, site, task_form
+from api.pages import audit_index, board, inbox, login, notifications, site, task_form
 from api.pages.rendering import PageProblem, problem_page
 from api.pages.session import PREFIX, LoginNeeded, end, login_url
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 ROUTERS = (login.router, inbox.router, task_form.router, board.router, site.router,
-           audit_index.router)
+           audit_index.router, notifications.router)
 
 
 def install(app: FastAPI) -> None:

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from api.auth import resources
 from api.errors import Unavailable
 from api.pages.rendering import PageProblem
+from domain.instrument_definitions import Catalogue
 
 
 async def pool_of(request: Request) -> asyncpg.Pool:
@@ -16,6 +17,10 @@ async def pool_of(request: Request) -> asyncpg.Pool:
         return await resources(request).pool()
     except Unavailable as down:
         raise PageProblem(503, "The event store is unavailable", down.message) from None
+
+
+def instruments_of(request: Request) -> Catalogue:
+    return resources(request).instruments
 
 
 async def temporal_of(request: Request) -> Client:

@@ -51,6 +51,8 @@ class Row:
 
     heading: str
     inputs: list[Input]
+    detail: str = ""
+    """What the row's item means, shown under its heading."""
 
 
 @dataclass
@@ -70,6 +72,8 @@ class Form:
     parts: list[Input | RowGroup]
     errors: list[str] = field(default_factory=list)
     """Problems with the form as a whole, or the workflow's refusal."""
+    intro: str = ""
+    """A sentence above the controls (what the instrument is, what becomes an action item)."""
 
     def inputs(self):
         for part in self.parts:

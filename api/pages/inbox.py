@@ -17,14 +17,16 @@ import asyncpg
 from fastapi import APIRouter, Depends, Request
 
 from api.auth import Principal, assignee_role_of, district_of
-from api.pages.connections import pool_of
+from api.pages.connections import instruments_of, pool_of
 from api.pages.form_fields import Form
-from api.pages.instrument_forms import assessment_form
+from api.pages.instrument_forms import Defined, assessment_form
 from api.pages.outcome_forms import completion_form
 from api.pages.rendering import PageProblem, render
 from api.pages.session import viewer
 from api.pages.urls import site_url, task_url
 from domain.actors import Role
+from domain.instrument_definitions import Catalogue
+from rollouts.instruments import chosen_definition, site_choices
 from store import district_queries, inbox_queries
 
 router = APIRouter()
@@ -55,10 +57,23 @@ class SiteGroup:
     cards: list[TaskCard] = field(default_factory=list)
 
 
-def blank_form(task: Mapping) -> Form:
+def blank_form(task: Mapping, defined: Defined | None = None) -> Form:
     if task["kind"] == "submit_assessment" and task["instrument"]:
-        return assessment_form(task["instrument"])
+        return assessment_form(task["instrument"], defined)
     return completion_form(task["kind"])
+
+
+async def task_definition(pool: asyncpg.Pool, catalogue: Catalogue, task: Mapping,
+                          known: dict | None = None) -> Defined | None:
+    """The definition an assessment task is answered with, as the site's plan chose it (None for
+    other tasks and for evidence without one); `known` caches each site's choices."""
+    if task["kind"] != "submit_assessment" or not task["instrument"]:
+        return None
+    key = (task["initiative_id"], task["site_id"])
+    known = {} if known is None else known
+    if key not in known:
+        known[key] = await site_choices(pool, *key)
+    return chosen_definition(catalogue, known[key], task["instrument"])
 
 
 def may_act(who: Principal, task: Mapping) -> bool:
@@ -76,11 +91,12 @@ def require_inbox_role(who: Principal) -> None:
                           "The audit record and each site's timeline are open to you.")
 
 
-async def _groups(pool: asyncpg.Pool, who: Principal, district: str | None,
+async def _groups(pool: asyncpg.Pool, catalogue: Catalogue, who: Principal, district: str | None,
                   replaced: dict[str, TaskCard]) -> list[SiteGroup]:
     rows = await inbox_queries.tasks(pool, district=district, assignee_role=assignee_role_of(who),
                                      status="open", limit=INBOX_LIMIT)
     groups: dict[tuple[str, str], SiteGroup] = {}
+    choices: dict = {}
     for task in rows:
         key = (task["initiative_id"], task["site_id"])
         if key not in groups:
@@ -89,7 +105,8 @@ async def _groups(pool: asyncpg.Pool, who: Principal, district: str | None,
                                     stage=site["stage"] if site else None,
                                     status=site["status"] if site else "unknown")
         card = replaced.get(task["task_id"]) or TaskCard(
-            task, blank_form(task), uuid.uuid4().hex[:12], may_act(who, task))
+            task, blank_form(task, await task_definition(pool, catalogue, task, choices)),
+            uuid.uuid4().hex[:12], may_act(who, task))
         groups[key].cards.append(card)
     return sorted(groups.values(), key=lambda g: (g.name.lower(), g.initiative_id))
 
@@ -103,7 +120,7 @@ async def inbox_page(request: Request, who: Principal, *,
     chosen = request.query_params.get("district") or None
     district = own if own is not None else chosen
     pool = await pool_of(request)
-    groups = await _groups(pool, who, district, replaced or {})
+    groups = await _groups(pool, instruments_of(request), who, district, replaced or {})
     return render(request, "inbox.html", {
         "groups": groups, "district": district, "notice": notice, "limit": INBOX_LIMIT,
         "count": sum(len(g.cards) for g in groups), "site_url": site_url, "task_url": task_url,

@@ -1,10 +1,16 @@
-"""An assessment form for every instrument, derived from the domain's instrument models.
+"""An assessment form for every instrument: built from its definition where the site's plan
+answers the evidence with an instrument defined as data, else from the domain's older models.
 
-Each instrument model in `domain.instruments.Assessment` becomes a form: scalar fields become
-single controls; a list of item models becomes one row per item, the rows coming from the
-domain's own catalogues (the Hexagon indicators, the installation checklist, the nine drivers);
-a `role -> count` mapping becomes a few role/count rows. The posted form is parsed back into
-the model, which alone decides what is valid; its complaints land next to the field concerned.
+A definition's form has one table per subscale, tier or stage, one row per item with its label,
+description and, for each level of the scale, the item's own anchor; beside each agreed score,
+the note of how the team resolved a disagreement; then the consensus (the facilitator, who does
+not vote, and the voting participants by role and count). The posted form becomes the domain's
+`DefinedAssessment`, which alone decides what is valid; the form only places its complaints next
+to the control concerned (a score missing, a tier half answered, the facilitator not named).
+
+The older models (the adoption decision, and any instrument a site answers without a definition)
+become forms field by field: scalar fields single controls; a list of item models one row per
+item from the domain's catalogues; a `role -> count` mapping a few role/count rows.
 """
 
 from __future__ import annotations
@@ -14,19 +20,25 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from api.pages.defined_forms import defined_form, parse_defined
 from api.pages.form_fields import (
     Form, Input, Row, RowGroup, choices, humanize, input_for, number_choices, sentence,
 )
+from domain.criteria import InstrumentUse
 from domain.drivers import Driver
+from domain.instrument_definitions import InstrumentDefinition
 from domain.instruments import (
-    DEFAULT_CHECKLIST_ITEMS, Assessment, CapacityItem, ChecklistItem, IndicatorRating, Instrument,
+    DEFAULT_CHECKLIST_ITEMS, LEGACY_MODELS, CapacityItem, ChecklistItem, IndicatorRating, Instrument,
 )
 from domain.stage_work import TITLES
 
+Defined = tuple[InstrumentDefinition, InstrumentUse]
+"""The definition a site answers an evidence with, and how its plan uses it."""
+
 MODELS: dict[Instrument, type[BaseModel]] = {
-    model.model_fields["instrument"].default: model for model in get_args(get_args(Assessment)[0])
+    model.model_fields["instrument"].default: model for model in LEGACY_MODELS
 }
-"""Instrument -> its answer model, read off the Assessment union itself."""
+"""Instrument -> its older answer model."""
 
 FREE_ROWS = 6
 """Blank rows offered where the domain names no items (a stage analysis); blank ones are skipped."""
@@ -102,8 +114,10 @@ def _count_group(name: str, info) -> RowGroup:
                     hint=(info.description or "") + " (counts only, never names)")
 
 
-def assessment_form(instrument: Instrument | str) -> Form:
-    """The blank form for one instrument."""
+def assessment_form(instrument: Instrument | str, defined: Defined | None = None) -> Form:
+    """The blank form for one instrument: from its definition when the site has one."""
+    if defined is not None:
+        return defined_form(*defined)
     instrument = Instrument(instrument)
     model = MODELS[instrument]
     parts: list[Input | RowGroup] = []
@@ -133,9 +147,12 @@ def fill(form: Form, posted: Mapping[str, str]) -> Form:
     return form
 
 
-def parse_assessment(instrument: Instrument | str, posted: Mapping[str, str]):
+def parse_assessment(instrument: Instrument | str, posted: Mapping[str, str],
+                     defined: Defined | None = None):
     """(the validated assessment, the filled form), or (None, the form with each problem next to
     its field)."""
+    if defined is not None:
+        return parse_defined(*defined, posted)
     instrument = Instrument(instrument)
     form = fill(assessment_form(instrument), posted)
     data, sources = _data(form, posted)

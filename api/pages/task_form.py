@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 
 from api.auth import Principal, assignee_role_of, district_of
-from api.pages.connections import pool_of, temporal_of
-from api.pages.inbox import TaskCard, inbox_page, may_act, require_inbox_role
+from api.pages.connections import instruments_of, pool_of, temporal_of
+from api.pages.inbox import TaskCard, inbox_page, may_act, require_inbox_role, task_definition
 from api.pages.instrument_forms import parse_assessment
 from api.pages.outcome_forms import parse_completion
 from api.pages.rendering import PageProblem
@@ -51,7 +51,8 @@ async def act_on_task(task_id: str, request: Request, who: Principal = Depends(v
             f"'{task['title']}' is already {task['status']}; nothing was sent."))
     nonce = posted.get("nonce", "")
     nonce = nonce if NONCE.match(nonce) else uuid.uuid4().hex[:12]
-    outcome, form = _parse(task, posted)
+    defined = await task_definition(await pool_of(request), instruments_of(request), task)
+    outcome, form = _parse(task, posted, defined)
     status = 422
     if outcome is not None:
         try:
@@ -67,9 +68,9 @@ async def act_on_task(task_id: str, request: Request, who: Principal = Depends(v
     return await inbox_page(request, who, replaced={task_id: card}, status=status)
 
 
-def _parse(task: Mapping, posted: dict[str, str]):
+def _parse(task: Mapping, posted: dict[str, str], defined=None):
     if task["kind"] == "submit_assessment" and task["instrument"]:
-        return parse_assessment(task["instrument"], posted)
+        return parse_assessment(task["instrument"], posted, defined)
     return parse_completion(task["kind"], posted)
 
 

@@ -1,6 +1,7 @@
 """Audit reads: a site's history with why it moved, an initiative's record, one actor's actions, a
 window of time. JSON or CSV (`format=csv`, the same columns as `rollout audit --format csv`), with
-counts of people under `min_cell` suppressed (domain/privacy.py).
+counts of people under the plan's minimum cell size suppressed, as the initiative's launch recorded
+it (`audit.export.min_cell_for`); `min_cell` may raise it, never lower it, and never below 10.
 
 A site's or an initiative's record is a resource (404 when unknown, or outside a coordinator's
 district); actor and window reads are searches (an empty list when nothing matches). A
@@ -23,10 +24,10 @@ from api.models import (
     SLUG, TEXT_ID, Moment, AuditedEvent, AuditEvents, InitiativeAudit, InitiativeAuditSite, SiteAudit, StageMoveView,
 )
 from api.routes.sites import InitiativeId, SiteId, site_in_scope
-from audit.export import write_csv
+from audit.export import initiatives_of, min_cell_for, write_csv
 from domain import events as ev
 from domain.actors import Role
-from domain.privacy import MIN_CELL, MIN_CELL_RANGE, redact
+from domain.privacy import RAISED_MIN_CELL_RANGE, redact
 from audit.wording import min_cell, names_in, stage_moves, summarize
 from store import audit_queries, district_queries
 from store.audit_queries import AuditedEvent as StoredEvent
@@ -35,8 +36,10 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Principal, Depends(allow(Role.STATE_ADMIN, Role.AUDITOR, Role.DISTRICT_COORDINATOR))]
 StateReader = Annotated[Principal, Depends(allow(Role.STATE_ADMIN, Role.AUDITOR))]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
-MinCell = Annotated[int, Query(alias="min_cell", ge=MIN_CELL_RANGE[0], le=MIN_CELL_RANGE[1],
-                               description="suppress counts of people below this")]
+MinCell = Annotated[int | None, Query(
+    alias="min_cell", ge=RAISED_MIN_CELL_RANGE[0], le=RAISED_MIN_CELL_RANGE[1],
+    description="suppress counts of people below this: raises the plan's minimum cell size "
+                "(as recorded at launch), never lowers it")]
 Limit = Annotated[int, Query(ge=1, le=audit_queries.DEFAULT_LIMIT)]
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
              "description": "The events as JSON, or as CSV when format=csv"}}
@@ -45,15 +48,15 @@ CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
 @router.get("/sites/{initiative_id}/{site_id}", response_model=SiteAudit,
             responses={**CSV, **responses(401, 403, 404, 422, 503)})
 async def site_audit(request: Request, who: Reader, initiative_id: InitiativeId, site_id: SiteId,
-                     format: Format = "json", min_cell_size: MinCell = MIN_CELL):
+                     format: Format = "json", min_cell_size: MinCell = None):
     """Every event of one site's rollout, and why it moved from stage to stage."""
-    min_cell.set(min_cell_size)
     if district_of(who) is not None:
         await site_in_scope(request, who, initiative_id, site_id)
     pool = await resources(request).pool()
     stored = await audit_queries.stream_events(pool, ev.site_stream(initiative_id, site_id))
     if not stored:
         raise NotFound(f"There is no site '{site_id}' in initiative '{initiative_id}'.")
+    min_cell.set(await min_cell_for(pool, [initiative_id], min_cell_size))
     if format == "csv":
         return _csv(stored, f"audit-{initiative_id}-{site_id}.csv")
     moves = [StageMoveView(sequence=m.entered.sequence, from_stage=m.entered.payload.from_stage,
@@ -68,14 +71,14 @@ async def site_audit(request: Request, who: Reader, initiative_id: InitiativeId,
 @router.get("/initiatives/{initiative_id}", response_model=InitiativeAudit,
             responses={**CSV, **responses(401, 403, 404, 422, 503)})
 async def initiative_audit(request: Request, who: StateReader, initiative_id: InitiativeId,
-                           format: Format = "json", min_cell_size: MinCell = MIN_CELL):
+                           format: Format = "json", min_cell_size: MinCell = None):
     """The initiative's own events (launch, cohorts, pauses) and where each of its sites stands."""
-    min_cell.set(min_cell_size)
     pool = await resources(request).pool()
     stored = await audit_queries.stream_events(pool, ev.initiative_stream(initiative_id))
     sites = await district_queries.initiative_sites(pool, initiative_id)
     if not stored and not sites:
         raise NotFound(f"There is no initiative '{initiative_id}'.")
+    min_cell.set(await min_cell_for(pool, [initiative_id], min_cell_size))
     if format == "csv":
         return _csv(stored, f"audit-{initiative_id}.csv")
     return InitiativeAudit(
@@ -93,10 +96,9 @@ async def actor_audit(
                                   description="a person's id, or 'rollout-engine'")],
     initiative: Annotated[str | None, Query(pattern=SLUG, max_length=64)] = None,
     since: Moment | None = None, until: Moment | None = None,
-    format: Format = "json", min_cell_size: MinCell = MIN_CELL, limit: Limit = 10_000,
+    format: Format = "json", min_cell_size: MinCell = None, limit: Limit = 10_000,
 ):
     """Everything one person did, oldest first (a coordinator: within their district)."""
-    min_cell.set(min_cell_size)
     since, until = _window(since, until)
     pool, district = await resources(request).pool(), district_of(who)
     if district is None:
@@ -106,6 +108,7 @@ async def actor_audit(
         stored = await district_queries.events_in_district(
             pool, district, actor_id=actor_id, since=since, until=until, initiative_id=initiative,
             limit=limit)
+    await _suppressing(pool, stored, min_cell_size)
     return _csv(stored, f"audit-actor-{actor_id}.csv") if format == "csv" else _events(stored)
 
 
@@ -114,10 +117,9 @@ async def actor_audit(
 async def window_audit(
     request: Request, who: Reader, since: Moment, until: Moment,
     initiative: Annotated[str | None, Query(pattern=SLUG, max_length=64)] = None,
-    format: Format = "json", min_cell_size: MinCell = MIN_CELL, limit: Limit = 10_000,
+    format: Format = "json", min_cell_size: MinCell = None, limit: Limit = 10_000,
 ):
     """Everything recorded as happening in [since, until) (a coordinator: within their district)."""
-    min_cell.set(min_cell_size)
     since, until = _window(since, until)
     pool, district = await resources(request).pool(), district_of(who)
     if district is None:
@@ -126,6 +128,7 @@ async def window_audit(
     else:
         stored = await district_queries.events_in_district(
             pool, district, since=since, until=until, initiative_id=initiative, limit=limit)
+    await _suppressing(pool, stored, min_cell_size)
     return _csv(stored, "audit-window.csv") if format == "csv" else _events(stored)
 
 
@@ -134,6 +137,11 @@ def _window(since: datetime | None, until: datetime | None):
     if since and until and until <= since:
         raise Invalid(f"until ({until.isoformat()}) must be after since ({since.isoformat()}).")
     return since, until
+
+
+async def _suppressing(pool, stored: Sequence[StoredEvent], asked: int | None) -> None:
+    """A search spans initiatives: it is told with the strictest of their plans' minimums."""
+    min_cell.set(await min_cell_for(pool, initiatives_of(s.event for s in stored), asked))
 
 
 def _json(stored: Sequence[StoredEvent]) -> list[AuditedEvent]:

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 
 from api.auth import Principal, allow, district_of, resources
-from api.errors import NotFound, responses
+from api.errors import FieldProblem, Invalid, NotFound, responses
 from api.models import SLUG, ActionResult, SubmitAssessment
 from domain.actors import Role
+from domain.instrument_definitions import scoring_key
+from domain.instruments import DefinedAssessment
 from rollouts import task_actions
 from rollouts.views import SiteView, site_view
 from store import district_queries
@@ -41,6 +43,8 @@ async def submit_assessment(request: Request, who: Submitter, initiative_id: Ini
     capacity, fidelity or stage analysis; `assessment.instrument` says which). Scores are
     computed by the rollout; it refuses an instrument the site's stage does not take."""
     await site_in_scope(request, who, initiative_id, site_id)
+    if isinstance(body.assessment, DefinedAssessment):
+        _key_from_the_definition(request, body.assessment)
     assessment_id = body.assessment_id or f"api:{uuid.uuid4().hex}"
     outcome = await task_actions.submit_assessment(
         await resources(request).temporal(), initiative_id=initiative_id, site_id=site_id,
@@ -48,6 +52,24 @@ async def submit_assessment(request: Request, who: Submitter, initiative_id: Ini
         task_id=body.task_id)
     return ActionResult(initiative_id=initiative_id, site_id=site_id, task_id=body.task_id,
                         assessment_id=assessment_id, outcome=outcome)
+
+
+def _key_from_the_definition(request: Request, answers: DefinedAssessment) -> None:
+    """A key sent with an assessment must be the definition's own (GET /instruments/{id}/{version}),
+    apart from the action mark, which the rollout sets from the plan: items cannot be regrouped or
+    rescaled by the sender."""
+    key = answers.key
+    definition = resources(request).instruments.get(key.definition_id, key.version)
+    if definition is None:
+        raise Invalid(f"There is no instrument definition '{key.definition_id}' version "
+                      f"'{key.version}'.", [FieldProblem(path="body.assessment.key.definition_id",
+                                                         message="unknown", value=key.definition_id)])
+    if key.model_copy(update={"action_mark": ""}) != scoring_key(definition).model_copy(
+            update={"action_mark": ""}):
+        raise Invalid(f"assessment.key differs from the definition {key.ref}; send the key "
+                      f"GET /instruments/{key.definition_id}/{key.version} gives.",
+                      [FieldProblem(path="body.assessment.key", message="not the definition's key",
+                                    value=key.ref)])
 
 
 async def site_in_scope(request: Request, who: Principal, initiative_id: str, site_id: str):

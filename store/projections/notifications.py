@@ -1,4 +1,11 @@
-"""The notification outbox: who hears about what. Delivery lives in store/outbox.py."""
+"""The notification outbox: who hears about what. Delivery lives in store/outbox.py.
+
+A notification is addressed to a team, named by a recipient string: `state-team` (the State
+Implementation Team), `district:<district id>` (that district's team) or `coach:<site id>` (the
+coaches serving that site). Readers (api/routes/notifications.py) see their team's notifications;
+mail goes to the address registered for the recipient (store/notification_addresses.py). When
+people have accounts of their own, a recipient can name one of them (`person:<id>`) beside these.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,16 @@ import asyncpg
 from store.projections.registry import Recorded, on
 
 STATE_TEAM_RECIPIENT = "state-team"
+DISTRICT_PREFIX = "district:"
+COACH_PREFIX = "coach:"
+
+
+def district_team(district_id: str) -> str:
+    return f"{DISTRICT_PREFIX}{district_id}"
+
+
+def site_coaches(site_id: str) -> str:
+    return f"{COACH_PREFIX}{site_id}"
 
 
 def recipient_for(role: str, site_id: str, district_id: str) -> str:
@@ -15,17 +32,19 @@ def recipient_for(role: str, site_id: str, district_id: str) -> str:
     if role.startswith("state"):
         return STATE_TEAM_RECIPIENT
     if role.startswith("coach"):
-        return f"coach:{site_id}"
-    return f"district:{district_id}"
+        return site_coaches(site_id)
+    return district_team(district_id)
 
 
 async def _notify(conn: asyncpg.Connection, r: Recorded, recipient: str, subject: str,
                   body: str) -> None:
+    """One notification per event and recipient, keyed so a replay or a retry writes it once;
+    it names the task the event concerns, when it concerns one."""
     await conn.execute(
         "INSERT INTO outbox (notification_id, event_id, stream_id, recipient, subject, body, "
-        "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        "task_id, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         f"{r.event.event_id}:{recipient}", r.event.event_id, r.event.stream_id, recipient,
-        subject, body, r.recorded_at)
+        subject, body, getattr(r.event.payload, "task_id", None), r.recorded_at)
 
 
 async def _site(conn: asyncpg.Connection, stream_id: str) -> asyncpg.Record:
@@ -76,7 +95,7 @@ async def _notify_escalated(conn: asyncpg.Connection, r: Recorded) -> None:
 async def _notify_stage(conn: asyncpg.Connection, r: Recorded) -> None:
     p, site = r.event.payload, await _site(conn, r.event.stream_id)
     moved = f"from {p.from_stage} " if p.from_stage else ""
-    await _notify(conn, r, f"district:{site['district_id']}",
+    await _notify(conn, r, district_team(site['district_id']),
                   f"{site['name']} entered {p.stage}",
                   f"{site['name']} moved {moved}to {p.stage} ({p.reason.replace('_', ' ')}).")
 
@@ -84,6 +103,6 @@ async def _notify_stage(conn: asyncpg.Connection, r: Recorded) -> None:
 @on("outbox", "SiteCompleted")
 async def _notify_completed(conn: asyncpg.Connection, r: Recorded) -> None:
     site = await _site(conn, r.event.stream_id)
-    await _notify(conn, r, f"district:{site['district_id']}",
+    await _notify(conn, r, district_team(site['district_id']),
                   f"{site['name']} completed the rollout",
                   f"{site['name']} met the {r.event.payload.stage} criteria; the rollout is complete.")

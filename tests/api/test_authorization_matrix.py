@@ -11,6 +11,7 @@ exactly like a missing one).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -21,10 +22,12 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.pages.session import PREFIX as WEB_PAGES
 from domain.actors import Role
+from domain.events import site_stream
 from domain.stages import Stage
 from store import tokens
 from tests.api.conftest import DISTRICT_A, DISTRICT_B
 from tests.domain.builders import capacity, fidelity
+from tests.imports.test_import_rows import HEADER, capacity_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -61,6 +64,10 @@ class Place:
     coach_task: str
     actor: str
     """Someone who acted in this district."""
+    district_notification: str
+    """A notification to the district's team about its site."""
+    coach_notification: str
+    """A notification to the coaches of its site."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +85,30 @@ def task_for(role, place: Place) -> str:
     return place.coach_task if role is CO else place.district_task
 
 
+def notification_for(role, place: Place) -> str:
+    return place.coach_notification if role is CO else place.district_notification
+
+
+def notifications_of(role, place: Place) -> dict:
+    """A state admin reads the state team's notifications, or names the team to read."""
+    team = {"team": f"district:{place.site}"} if role is SA else {}
+    return {"url": "/notifications", "params": {"site": place.site, **team}}
+
+
 def assessment_for(role, place: Place) -> dict:
     """What each role would submit: a coach the fidelity counts, the others a capacity."""
     answers = fidelity(12, 20) if role is CO else capacity(1)
     who = role.value if isinstance(role, Role) else "anonymous"
     return {"assessment_id": f"matrix:{who}:{place.site}", "assessment": answers.model_dump(mode="json")}
+
+
+def results_csv(place: Place, world: "World") -> dict:
+    """A capacity assessment of the place's site, as a CSV import body."""
+    rows = capacity_rows(sites=[place.site], dates=1)
+    for row in rows:
+        row[0] = world.main
+    body = "\n".join(",".join(r) for r in [HEADER, *rows]) + "\n"
+    return {"url": "/imports", "content": body, "headers": {"Content-Type": "text/csv"}}
 
 
 WIDE = {"since": "2000-01-01T00:00:00Z", "until": "2200-01-01T00:00:00Z"}
@@ -138,6 +164,27 @@ ROWS = [
         lambda r, p, w: {"url": "/audit/window", "params": {**WIDE, "initiative": p.initiative}},
         {SA: (OK, OK), DC: (OK, EMPTY), CO: (403, 403), AU: (OK, OK)},
         items=lambda body: body["count"]),
+    Row("GET", "/instruments", lambda r, p, w: {"url": "/instruments"},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (OK, OK)}, items=len),
+    Row("GET", "/instruments/{definition_id}/{version}",
+        lambda r, p, w: {"url": "/instruments/tfi/2.1"},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (OK, OK)}),
+    # Another district's site in a file is a bad row (422, naming it as it names a site that
+    # does not exist), never a partial import.
+    Row("POST", "/imports", lambda r, p, w: results_csv(p, w),
+        {SA: (OK, OK), DC: (OK, 422), CO: (403, 403), AU: (403, 403)}),
+    Row("GET", "/notifications", lambda r, p, w: notifications_of(r, p),
+        {SA: (OK, OK), DC: (OK, EMPTY), CO: (OK, EMPTY), AU: (403, 403)},
+        items=lambda body: len(body["notifications"])),
+    Row("GET", "/notifications/{notification_id}",
+        lambda r, p, w: {"url": f"/notifications/{notification_for(r, p)}"},
+        {SA: (OK, OK), DC: (OK, 404), CO: (OK, 404), AU: (403, 403)}),
+    Row("POST", "/notifications/{notification_id}/read",
+        lambda r, p, w: {"url": f"/notifications/{notification_for(r, p)}/read"},
+        {SA: (OK, OK), DC: (OK, 404), CO: (OK, 404), AU: (403, 403)}),
+    Row("POST", "/notifications/read",
+        lambda r, p, w: {"url": "/notifications/read", "params": {"site": p.site}},
+        {SA: (OK, OK), DC: (OK, OK), CO: (OK, OK), AU: (403, 403)}),
 ]
 
 
@@ -163,10 +210,26 @@ async def matrix_world(world, api) -> World:
         places[district] = Place(initiative=initiative, site=district,
                                  district_task=tasks["hold_pd_session"],
                                  coach_task=tasks["coaching_step"],
-                                 actor=f"district_coordinator.{district}")
+                                 actor=f"district_coordinator.{district}",
+                                 district_notification=await delivered(
+                                     api.pool, main, district, f"district:{district}"),
+                                 coach_notification=await delivered(
+                                     api.pool, main, district, f"coach:{district}"))
     spare = await tokens.create(api.pool, role=AU, name="to be revoked", created_by="tests")
     return World(main=main, own=places[DISTRICT_A], other=places[DISTRICT_B],
                  spare_token=spare.info.token_id)
+
+
+async def delivered(pool, initiative: str, site: str, recipient: str) -> str:
+    """A notification about the site to `recipient`, once the worker has delivered one."""
+    for _ in range(120):
+        found = await pool.fetchval(
+            "SELECT notification_id FROM notification_feed WHERE stream_id = $1 AND recipient = $2 "
+            "ORDER BY notification_id LIMIT 1", site_stream(initiative, site), recipient)
+        if found:
+            return found
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no notification to {recipient} about {site} was delivered")
 
 
 def test_the_table_covers_every_route(api):
@@ -195,7 +258,8 @@ async def test_every_endpoint_for_every_role_in_own_and_other_district(matrix_wo
             for where, place, expected in (("own", matrix_world.own, own),
                                            ("other", matrix_world.other, other)):
                 spec = row.request(principal, place, matrix_world)
-                answer = await api.http.request(row.method, spec.pop("url"), headers=headers, **spec)
+                sent = {**headers, **spec.pop("headers", {})}
+                answer = await api.http.request(row.method, spec.pop("url"), headers=sent, **spec)
                 checked += 1
                 got = answer.status_code
                 if expected in (OK, EMPTY):

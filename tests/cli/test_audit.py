@@ -1,9 +1,12 @@
 """`rollout audit`: a site's history, read back from a real event store, says who did what, when,
-and why the site moved; unknown ids and unreadable stores give a message and an exit code."""
+and why the site moved; unknown ids and unreadable stores give a message and an exit code. Every
+read prints a table, JSON lines or CSV, and suppresses counts under the plan's minimum cell size."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import uuid
 from contextlib import contextmanager
@@ -16,7 +19,9 @@ import pytest_asyncio
 import typer
 from typer.testing import CliRunner
 
+from audit.export import CSV_COLUMNS
 from cli import audit_commands
+from cli.main import app as rollout
 from cli import database as cli_database
 from domain import commands as c
 from domain import events as ev
@@ -33,6 +38,9 @@ from tests.workflows.harness import fresh_database
 pytestmark = pytest.mark.postgres
 
 INITIATIVE, SITE = "pbis", "adams"
+STRICT, LOOSE, SMALL_SITE = "strict", "loose", "tiny-sd"
+"""Two initiatives enrolling a site of 12 practitioners: STRICT's plan set min_cell_size 15 (its
+launch recorded it), LOOSE's launch predates the field (the default, 10, applies)."""
 WIDE = {"COLUMNS": "300", "ROLLOUT_DATABASE_URL": None}
 APPROVAL_NOTE = "Regional team confirmed the PD calendar"
 OVERRIDE_REASON = "State team accepts the district's recovery plan"
@@ -93,12 +101,32 @@ def initiative_history() -> list[ev.Event]:
     ], stream_id=ev.initiative_stream(INITIATIVE), after=0, occurred_at=START, actor=STATE)
 
 
+def launched(initiative_id: str, min_cell_size: int | None) -> list[ev.Event]:
+    return ev.envelope([ev.InitiativeLaunchedPayload(
+        initiative_id=initiative_id, name=f"{initiative_id} plan", practice="PBIS", ssip_phase="III",
+        simr="Grade 3 reading", site_count=1, cohort_ids=["c1"], plan_digest="0" * 64,
+        min_cell_size=min_cell_size)],
+        stream_id=ev.initiative_stream(initiative_id), after=0, occurred_at=START, actor=STATE)
+
+
+def small_site(initiative_id: str) -> list[ev.Event]:
+    _, events = execute(SiteRolloutState(), c.EnrollSite(
+        at=START, actor=SYSTEM, initiative_id=initiative_id, site_id=SMALL_SITE,
+        site_name="Tiny SD", kind="district", region="North", cohort_id="c1", practitioners=12))
+    return events
+
+
 @pytest_asyncio.fixture(scope="module")
 async def dsn(postgres):
     pool, dsn = await fresh_database(postgres)
     store = EventStore(pool)
     await store.append(ev.site_stream(INITIATIVE, SITE), site_history(), expected_version=0)
     await store.append(ev.initiative_stream(INITIATIVE), initiative_history(), expected_version=0)
+    for initiative_id, plan_minimum in ((STRICT, 15), (LOOSE, None)):
+        await store.append(ev.initiative_stream(initiative_id), launched(initiative_id, plan_minimum),
+                           expected_version=0)
+        await store.append(ev.site_stream(initiative_id, SMALL_SITE), small_site(initiative_id),
+                           expected_version=0)
     yield dsn
     await pool.close()
 
@@ -162,6 +190,84 @@ async def test_the_initiative_audit_shows_its_events_and_each_site(dsn):
     assert cells[-2:] == ["1", "0"], "one regression, no escalations"
 
 
+async def test_the_initiative_audit_as_json_lines_and_csv(dsn, tmp_path):
+    as_json = await audit("initiative", INITIATIVE, "--database-url", dsn, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    lines = [json.loads(line) for line in as_json.output.splitlines()]
+    assert [(line["stream_id"], line["sequence"], line["type"]) for line in lines] == [
+        ("initiative/pbis", 1, "InitiativeLaunched"), ("initiative/pbis", 2, "CohortStarted")]
+    assert lines[0]["payload"]["name"] == "PBIS statewide"
+
+    written = tmp_path / "pbis.csv"
+    as_csv = await audit("initiative", INITIATIVE, "--database-url", dsn, "-f", "csv", "-o", str(written))
+    assert as_csv.exit_code == 0 and as_csv.output == "", as_csv.output
+    rows = list(csv.reader(io.StringIO(written.read_text())))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [(r[0], r[3]) for r in rows[1:]] == [("initiative/pbis", "InitiativeLaunched"),
+                                                ("initiative/pbis", "CohortStarted")]
+    assert rows[1][CSV_COLUMNS.index("summary")].startswith("Launched PBIS statewide (PBIS)")
+
+
+def enrolments(output: str, fmt: str) -> dict[str, dict]:
+    """The SiteEnrolled payloads of a JSON-lines or CSV export, by stream."""
+    rows = ([json.loads(line) for line in output.splitlines()] if fmt == "json" else
+            [{**r, "payload": json.loads(r["payload"])} for r in csv.DictReader(io.StringIO(output))])
+    return {r["stream_id"]: r["payload"] for r in rows if r["type"] == "SiteEnrolled"}
+
+
+SUPPRESSED = {"practitioners": None, "suppressed": ["practitioners"]}
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+async def test_every_export_applies_the_plans_minimum_cell_size(dsn, fmt):
+    """A plan with min_cell_size 15 exports `practitioners: 12` as suppressed, whichever read;
+    the same 12 under a launch that recorded no minimum is shown (the default, 10)."""
+    strict, loose = ev.site_stream(STRICT, SMALL_SITE), ev.site_stream(LOOSE, SMALL_SITE)
+    window = ("window", "--since", "2000-01-01", "--until", "2200-01-01")
+    reads = {
+        "site": ("site", STRICT, SMALL_SITE),
+        "actor": ("actor", "rollout-engine", "--initiative", STRICT),
+        "window": (*window, "--initiative", STRICT),
+        "asked 10": ("site", STRICT, SMALL_SITE, "--min-cell", "10"),
+    }
+    for name, args in reads.items():
+        result = await audit(*args, "--database-url", dsn, "--format", fmt)
+        assert result.exit_code == 0, (name, result.output)
+        assert SUPPRESSED.items() <= enrolments(result.output, fmt)[strict].items(), name
+
+    shown = await audit("site", LOOSE, SMALL_SITE, "--database-url", dsn, "--format", fmt)
+    assert enrolments(shown.output, fmt)[loose]["practitioners"] == 12
+    assert "suppressed" not in enrolments(shown.output, fmt)[loose]
+    raised = await audit("site", LOOSE, SMALL_SITE, "--database-url", dsn, "--format", fmt,
+                         "--min-cell", "13")
+    assert SUPPRESSED.items() <= enrolments(raised.output, fmt)[loose].items(), \
+        "--min-cell raises the default"
+
+    everything = enrolments((await audit(*window, "--database-url", dsn, "--format", fmt)).output, fmt)
+    assert SUPPRESSED.items() <= everything[strict].items()
+    assert SUPPRESSED.items() <= everything[loose].items(), \
+        "a read spanning initiatives is told with the strictest plan's minimum"
+    assert everything[ev.site_stream(INITIATIVE, SITE)]["practitioners"] == 20
+
+
+async def test_tables_say_the_minimum_and_asking_below_the_default_is_refused(dsn):
+    table = await audit("site", STRICT, SMALL_SITE, "--database-url", dsn)
+    assert table.exit_code == 0, table.output
+    assert "<15 practitioner(s)" in table.output and "12 practitioner" not in table.output
+    assert "Counts of people under 15 are suppressed." in table.output
+    loose = await audit("site", LOOSE, SMALL_SITE, "--database-url", dsn)
+    assert "12 practitioner(s)" in loose.output
+    assert "Counts of people under 10 are suppressed." in loose.output
+
+    lowered = runner.invoke(rollout, ["audit", "site", STRICT, SMALL_SITE, "--database-url", dsn,
+                                      "--min-cell", "5"])
+    assert lowered.exit_code == 2 and "Traceback" not in lowered.output
+    assert lowered.output.strip() == (
+        "rollout audit site: Invalid value for '--min-cell': 5 is not from 10 to 30: it may raise "
+        "the plan's minimum cell size, never take it below the default 10. "
+        "See `rollout audit site --help`.")
+
+
 async def test_an_unknown_site_says_so_and_exits_1(dsn):
     result = await audit("site", INITIATIVE, "nowhere", "--database-url", dsn)
     assert result.exit_code == 1
@@ -173,7 +279,8 @@ async def test_an_unknown_site_says_so_and_exits_1(dsn):
 async def test_an_unknown_initiative_lists_the_recorded_ones(dsn):
     result = await audit("initiative", "nope", "--database-url", dsn)
     assert result.exit_code == 1
-    assert "No events recorded for initiative 'nope'. Recent initiatives: pbis." in result.output
+    assert "No events recorded for initiative 'nope'. Recent initiatives: loose, strict, pbis." \
+        in result.output, "newest first"
 
 
 async def test_without_a_url_the_local_demo_database_is_read(postgres, monkeypatch):

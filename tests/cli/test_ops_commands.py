@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -335,6 +337,13 @@ async def test_up_runs_the_stack_and_ctrl_c_stops_all_of_it():
             assert f"{stack['api_url']}/docs" in printed
         else:
             assert stack["api_url"] is None and "API not available" in printed
+        sink = re.search(r"Mail sink 127\.0\.0\.1:(\d+)", printed)
+        assert sink, printed
+        with smtplib.SMTP("127.0.0.1", int(sink.group(1)), timeout=10) as smtp:
+            assert smtp.noop()[0] == 250, "the local mail sink answers SMTP"
+        for pid in stack["worker_pids"]:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"ROLLOUT_SMTP_PORT={sink.group(1)}".encode() in environ, "workers mail to it"
         postmaster = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
         assert running(postmaster)
         children = children_of(up.pid)

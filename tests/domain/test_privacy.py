@@ -2,7 +2,7 @@
 
 import pytest
 
-from domain.privacy import cell, check_min_cell, part_of_whole, redact
+from domain.privacy import applied_min_cell, cell, check_min_cell, part_of_whole, redact
 
 
 @pytest.mark.parametrize("meeting, assessed, shown", [
@@ -40,3 +40,12 @@ def test_single_counts_and_the_threshold_is_configurable():
     assert (cell(3), cell(0), cell(10)) == ("<10", "0", "10")
     with pytest.raises(ValueError, match="from 5 to 30, not 3"):
         check_min_cell(3)
+
+
+def test_an_audit_read_applies_the_plans_minimum_raised_never_lowered_never_below_10():
+    assert applied_min_cell() == 10, "no plan recorded, nothing asked: the default"
+    assert applied_min_cell([15]) == 15
+    assert applied_min_cell([15], asked=10) == 15, "asking cannot lower the plan's"
+    assert applied_min_cell([15], asked=20) == 20, "asking can raise it"
+    assert applied_min_cell([5]) == 10, "a plan cannot take an export below the default"
+    assert applied_min_cell([None, 12, 15]) == 15, "several initiatives: the strictest"

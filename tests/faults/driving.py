@@ -25,12 +25,12 @@ from domain.plan import Plan
 from simulation.playthrough import all_finished, launch, simulate
 from rollouts.trouble import Trouble, troubles
 from simulation.districts import SimulatedDistricts
+from store.db import DATABASE_TROUBLE
 from tests.workflows.harness import STATE_ADMIN
 from workflows.ids import site_workflow_id
 from workflows.models import InitiativeOptions, InitiativeStatus
 
-FAULTS = (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError, asyncpg.PostgresError,
-          asyncpg.InterfaceError, OSError)
+FAULTS = (RPCError, RPCTimeoutOrCancelledError, asyncio.TimeoutError, *DATABASE_TROUBLE)
 """What a fault makes a round meet: a dead worker, a restarting server, a closed database."""
 
 
@@ -170,6 +170,13 @@ def reached(stage: Stage, share: float) -> Callable[[InitiativeStatus], bool]:
                     if p.status == "completed" or (p.stage and p.stage.index >= stage.index))
         return there >= share * status.total_sites
     return check
+
+
+def walked(status: InitiativeStatus) -> float:
+    """The share of the rollout's stage moves made so far (four per site)."""
+    steps = sum(4 if p.status == "completed" else (p.stage.index if p.stage else 0)
+                for p in status.sites.values())
+    return steps / (4 * status.total_sites)
 
 
 def _due(last: tuple[int, float] | None, version: int, now: float, revisit_s: float) -> bool:

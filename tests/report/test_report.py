@@ -165,8 +165,12 @@ async def test_small_counts_of_people_are_suppressed_and_listed(report):
     assert sites["East"]["Total"] == "1", "counts of sites are never suppressed"
 
 
-async def test_a_lower_minimum_cell_size_shows_more(store, tmp_path):
-    reader, result = await written(store, tmp_path, "--min-cell", "5")
+async def test_a_plan_with_a_lower_minimum_cell_size_shows_more(store, tmp_path):
+    pool, dsn, plan, _ = store
+    lower = plan.model_copy(update={"privacy": plan.privacy.model_copy(update={"min_cell_size": 5})})
+    plan_file = tmp_path / "plan-min-5.yaml"
+    plan_file.write_text(dump_plan(lower))
+    reader, result = await written((pool, dsn, lower, plan_file), tmp_path)
     delivery = reader.tables["delivery-by-region"].by_row()
     assert (delivery["South"]["PD attendees"], delivery["East"]["PD attendees"]) == ("9", "30")
     assert delivery["South"]["Practitioners observed"] == "suppressed", "4 is under 5"
@@ -242,3 +246,12 @@ async def test_a_plan_for_another_initiative_is_refused(store, tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == \
         f"The plan is for initiative 'someone-else', not '{INITIATIVE}'."
+
+
+async def test_the_report_may_raise_the_plans_minimum_cell_size_never_lower_it(store, tmp_path):
+    pool, dsn, plan, plan_file = store
+    result = await rollout("--initiative", INITIATIVE, "--year", "2026", "--plan", str(plan_file),
+                           "--database-url", dsn, "--out", str(tmp_path), "--no-pdf",
+                           "--min-cell", "5")
+    assert result.exit_code != 0
+    assert "--min-cell 5 is below the plan's minimum cell size 10" in result.output

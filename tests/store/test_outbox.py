@@ -8,7 +8,9 @@ import pytest
 from domain import events as ev
 from store import outbox
 from store.eventstore import EventStore
-from store.outbox import InAppFeed, claim_due, dispatch_once, mark_failed, mark_sent
+from store.outbox import (
+    InAppFeed, claim_due, dispatch_once, mark_failed, mark_sending, mark_sent,
+)
 from tests.store.scenario import site_history, unique
 
 pytestmark = pytest.mark.postgres
@@ -105,3 +107,46 @@ async def test_mark_sent_and_mark_failed_by_hand(pool, pending):
     assert rows[pending[1]]["next_attempt_at"] == now + outbox.backoff(1)
     with pytest.raises(LookupError, match="no notification 'missing'"):
         await mark_failed(pool, "missing", "x", now)
+
+
+async def test_a_claim_that_lost_its_lease_cannot_start_a_send(pool, pending):
+    now = later()
+    (first, *_) = await claim_due(pool, 10, now)
+    taken = next(n for n in await claim_due(pool, 10, now + outbox.LEASE + timedelta(seconds=1))
+                 if n.notification_id == first.notification_id)
+    assert taken.claim_token != first.claim_token
+    assert not taken.uncertain, "nobody had begun sending it"
+    assert await mark_sending(pool, first, now) is False, "the first claim is over"
+    assert await mark_sending(pool, taken, now) is True
+    again = next(n for n in await claim_due(pool, 10, now + 2 * (outbox.LEASE + timedelta(seconds=1)))
+                 if n.notification_id == first.notification_id)
+    assert again.uncertain, \
+        "a claim that finds a send begun and never recorded knows the send is uncertain"
+    await mark_sent(pool, again.notification_id, now)
+    assert await mark_sending(pool, again, now) is False, "a sent notification is not sent again"
+
+
+async def test_a_failure_after_the_data_went_out_stays_uncertain(pool, pending):
+    now = later()
+    claimed = await claim_due(pool, 2, now)
+    for n in claimed:
+        assert await mark_sending(pool, n, now)
+    await mark_failed(pool, claimed[0].notification_id, "lost the reply", now, uncertain=True)
+    await mark_failed(pool, claimed[1].notification_id, "550 no such mailbox", now)
+    retried = {n.notification_id: n.uncertain
+               for n in await claim_due(pool, 10, now + timedelta(hours=1))}
+    assert retried[claimed[0].notification_id] is True
+    assert retried[claimed[1].notification_id] is False
+
+
+async def test_rows_left_when_the_lease_runs_short_are_handed_back(pool, pending):
+    class Slow:
+        async def deliver(self, notification) -> None:
+            await asyncio.sleep(0.6)
+
+    now = later()
+    lease = timedelta(seconds=1.5)  # sends may start during the first 0.75 s only
+    assert await dispatch_once(pool, Slow(), now=now, lease=lease) == 2
+    (left,) = await claim_due(pool, 10, now)
+    assert left.notification_id == pending[2] and not left.uncertain, \
+        "handed back at once, never begun"

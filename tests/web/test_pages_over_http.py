@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.pages.session import COOKIE, csrf_value
-from domain.drivers import Driver
+from instrument_library import built_in
 from tests.web.world import DISTRICT, OTHER_DISTRICT, SCHOOL, open_task
 from tests.workflows.harness import STATE_ADMIN
 from workflows.ids import site_workflow_id
@@ -60,7 +60,7 @@ def test_each_role_reaches_only_its_pages(world):
                                 headers=session(world, "auditor"))
         assert 'id="timeline"' in auditor_view.text and 'id="open-tasks"' not in auditor_view.text
         task_page = f"/web/tasks/{open_task(world, DISTRICT, 'capacity')}"
-        unsigned = http.post(task_page, data={"facilitator": "x"})
+        unsigned = http.post(task_page, data={"consensus.facilitator": "x"})
         assert unsigned.status_code == 401 and "sign in" in unsigned.text.lower()
         forged = http.post(task_page, data={"csrf": "0" * 32},
                            headers=session(world, "coordinator"))
@@ -101,8 +101,10 @@ async def test_a_refusal_by_the_rollout_is_shown_above_the_form_with_the_answers
     await handle.execute_update(SiteRolloutWorkflow.control, ControlRequest(
         actor=STATE_ADMIN, action="pause", reason="district asked for a pause", site_id=SCHOOL))
     task = open_task(world, SCHOOL, "capacity")
-    posted = {f"items.{i}.score": "1" for i in range(len(Driver))}
-    posted.update({"facilitator": "Dana Whitfield", "nonce": "abcdef123456",
+    posted = {f"items.{i.id}.value": "1" for i in built_in().require("dca", "6.0").items}
+    posted.update({"consensus.facilitator": "Dana Whitfield", "nonce": "abcdef123456",
+                   "consensus.participants.1.role": "district leader",
+                   "consensus.participants.1.count": "4",
                    "csrf": csrf_value(world["tokens"]["coordinator"])})
     try:
         async with httpx.AsyncClient(base_url=world["url"], timeout=60,

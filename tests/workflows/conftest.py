@@ -39,3 +39,24 @@ async def worker(env, pool):
     task_queue = f"rollouts-{uuid.uuid4().hex[:8]}"
     async with running_worker(env.client, pool, task_queue=task_queue):
         yield task_queue
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The cohort-gate tests' dates, whatever the outcome, where the CI log shows them."""
+    import json
+
+    from tests.workflows.harness import GATE_FIGURES, ROOT
+
+    if not GATE_FIGURES:
+        return
+    terminalreporter.section("cohort gates")
+    for row in GATE_FIGURES:
+        lag = "" if row["lag_real_s"] is None else f" ({row['lag_real_s']:+.2f} s real)"
+        terminalreporter.write_line(
+            f"{row['test']} {row['cohort']}: {row['gate']}; opened {row['opened']}; started "
+            f"{row['started']}{lag}; sites enrolled "
+            f"{row['enrolled']}; evidence: {row['evidence']}")
+    artifact = ROOT / "test-artifacts" / "cohort_gates.json"
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    artifact.write_text(json.dumps(GATE_FIGURES, indent=1, default=str))
+    terminalreporter.write_line(f"written to {artifact}")
