@@ -1,12 +1,14 @@
 """`rollout plan ...`: check an initiative plan before anything starts on it.
 
-Exit codes: 0 the plan is valid; 2 it is not, or the file cannot be read. Problems are printed
-one per line with line number, field path, value and message, so an editor can jump to them.
+Exit codes: 0 the plan is valid; 2 it is not, or the file cannot be read (or is over 5 MB).
+Problems are printed one per line with line number, field path, value and message, so an editor
+can jump to them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -15,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from domain.plan import Plan, PlanSummary
-from domain.plan_yaml import PlanError, PlanIssue, parse_plan
+from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, PlanIssue, parse_plan
 from instrument_library import DefinitionsError, load_catalogue
 
 INVALID = 2
@@ -78,9 +80,18 @@ def read_plan(file: Path, instruments: Path | None = None) -> Plan:
 
 
 def read_plan_text(file: Path) -> str:
-    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan)."""
+    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan).
+    A file over the plan size limit is refused before it is read (and whatever its size claims,
+    no more than the limit and one byte are ever read: a pipe or a device has no size)."""
     try:
-        return file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            data = stream.read(MAX_PLAN_BYTES + 1) if size <= MAX_PLAN_BYTES else b""
+        if size > MAX_PLAN_BYTES or len(data) > MAX_PLAN_BYTES:
+            shown = f"{size:,} bytes" if size > MAX_PLAN_BYTES else "over that"
+            raise PlanFileError(f"Cannot read plan file '{file}': it is {shown}; a plan file is "
+                                f"at most {MAX_PLAN_BYTES:,} bytes (5 MB).")
+        return data.decode("utf-8")
     except FileNotFoundError:
         reason = "no such file"
     except IsADirectoryError:
