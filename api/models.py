@@ -7,16 +7,17 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.actors import PersonRole
 from domain.commands import ASSIGNEE_PATTERN, Outcome
 from domain.errors import DomainError
-from domain.instruments import Assessment
+from domain.instruments import Assessment, WholeNumber
 from domain.stages import Stage
 from domain.storable import MOST_KEYS, require_storable
 from rollouts.escalations import EscalatedTask
 from store.board_queries import BoardCell
+from store.tokens import refuse_reserved
 from workflows.models import UpdateOutcome
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -203,8 +204,17 @@ class TokenRequest(_Body):
                                  description="required for coordinators and coaches")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     actor_id: str | None = Field(default=None, min_length=1, max_length=200,
-                                 description="the staff account recorded as acting")
-    expires_in_days: int = Field(default=90, ge=1, le=3650)
+                                 description="the staff account recorded as acting; never one "
+                                             "the engine keeps for itself (rollout-engine, "
+                                             "rollout-...)")
+    expires_in_days: WholeNumber = Field(default=90, ge=1, le=3650)
+
+    @field_validator("actor_id")
+    @classmethod
+    def _a_person(cls, actor_id: str | None) -> str | None:
+        if actor_id is not None:
+            refuse_reserved(actor_id, "actor_id")
+        return actor_id
 
 
 class Health(BaseModel):

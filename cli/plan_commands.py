@@ -1,7 +1,8 @@
 """`rollout plan ...`: check an initiative plan before anything starts on it.
 
-Exit codes: 0 the plan is valid; 2 it is not, or the file cannot be read. Problems are printed
-one per line with line number, field path, value and message, so an editor can jump to them.
+Exit codes: 0 the plan is valid; 2 it is not, or the file cannot be read (or is over 5 MB).
+Problems are printed one per line with line number, field path, value and message, so an editor
+can jump to them.
 """
 
 from __future__ import annotations

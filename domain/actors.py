@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -45,6 +46,18 @@ class Actor(BaseModel):
 
 
 SYSTEM = Actor(id="rollout-engine", role=Role.SYSTEM)
+RESERVED_PREFIX = "rollout-"
+"""The engine's own names: its actor id (rollout-engine) and its processes' identities
+(rollout-worker). No person's token or request may act under one, or the record would show the
+engine doing what a person did."""
+
+
+def reserved_actor_id(actor_id: str) -> bool:
+    """True for an id the engine keeps for itself: SYSTEM's, or any in its `rollout-` namespace,
+    compared as a reader would see it (case, surrounding spaces and look-alike forms such as
+    full-width letters do not make it another id)."""
+    seen = unicodedata.normalize("NFKC", actor_id).strip().casefold()
+    return seen == SYSTEM.id or seen.startswith(RESERVED_PREFIX)
 
 
 def require_state_admin(actor: Actor, doing: str) -> None:

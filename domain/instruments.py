@@ -9,11 +9,16 @@ scale, rule), the agreed score of each item and how the team reached consensus, 
 and read later without the catalogue. The older models below it (a capacity assessment as a
 free list of items, fidelity as counts...) stay accepted, so recorded histories and existing
 callers read and score exactly as before.
+
+Every list an assessment holds is at most MOST_ITEMS long and every check over it is linear, so
+validating one costs milliseconds whatever is sent: an assessment is validated by the API, the web
+pages, the CLI and the workflow's Update validator, each in a place where seconds of work would
+stall everything else (the API's event loop, the workflow's task).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal, NamedTuple, Union
@@ -23,6 +28,7 @@ from pydantic import (
 )
 
 from domain.drivers import Driver
+from domain.storable import MOST_KEYS
 
 
 class Instrument(StrEnum):
@@ -49,13 +55,33 @@ DEFAULT_CHECKLIST_ITEMS: tuple[str, ...] = (
 )
 
 
+MOST_ITEMS = 200
+"""Items (ratings, checklist items, capacity items, stage-analysis items) one assessment may
+list; participant roles are at most MOST_KEYS, as in any object the record keeps. The instruments
+in use have far fewer (the Hexagon Tool rates 6 indicators, the default installation checklist
+has 8 items, a District Capacity Assessment or a Stages of Implementation Analysis some dozens); a
+list beyond this is refused, naming the field, before its items are read."""
+
+
+
+def _not_a_truth_value(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a whole number, not {str(value).lower()}")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_a_truth_value)]
+"""An integer as people mean it: 3 or "3" (a form sends text), never 2.5 (pydantic refuses a
+fraction) and never true or false, which pydantic would otherwise read as 1 and 0."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class IndicatorRating(_Strict):
     indicator: Literal["evidence", "supports", "usability", "need", "fit", "capacity"]
-    rating: int = Field(ge=1, le=5, description="1 (weak) to 5 (strong)")
+    rating: WholeNumber = Field(ge=1, le=5, description="1 (weak) to 5 (strong)")
     rationale: str = Field(default="", max_length=2000)
 
 
@@ -63,15 +89,14 @@ class FitReadinessReview(_Strict):
     """Hexagon-style review: every one of the six indicators rated 1-5."""
 
     instrument: Literal[Instrument.FIT_READINESS] = Instrument.FIT_READINESS
-    ratings: list[IndicatorRating] = Field(min_length=1)
+    ratings: list[IndicatorRating] = Field(min_length=1, max_length=MOST_ITEMS)
 
     @model_validator(mode="after")
     def _every_indicator_once(self) -> FitReadinessReview:
         named = [r.indicator for r in self.ratings]
-        duplicates = sorted({i for i in named if named.count(i) > 1})
-        if duplicates:
-            raise ValueError(f"indicator rated more than once: {', '.join(duplicates)}")
-        missing = [i for i in HEXAGON_INDICATORS if i not in named]
+        _reject_duplicates(named, "indicator", "rated")
+        rated = set(named)
+        missing = [i for i in HEXAGON_INDICATORS if i not in rated]
         if missing:
             raise ValueError(f"every indicator must be rated; missing: {', '.join(missing)}")
         return self
@@ -83,7 +108,7 @@ class AdoptionDecision(_Strict):
     instrument: Literal[Instrument.ADOPTION_DECISION] = Instrument.ADOPTION_DECISION
     decision: Literal["adopt", "decline", "defer"]
     signed_by: str = Field(min_length=1, max_length=200, description="staff account that signed")
-    implementation_team_members: int = Field(ge=0, le=50, description="a count, never names")
+    implementation_team_members: WholeNumber = Field(ge=0, le=50, description="a count, never names")
     rationale: str = Field(default="", max_length=2000)
 
 
@@ -94,7 +119,7 @@ class ChecklistItem(_Strict):
 
 class InstallationChecklist(_Strict):
     instrument: Literal[Instrument.INSTALLATION_CHECKLIST] = Instrument.INSTALLATION_CHECKLIST
-    items: list[ChecklistItem] = Field(min_length=1)
+    items: list[ChecklistItem] = Field(min_length=1, max_length=MOST_ITEMS)
 
     @model_validator(mode="after")
     def _unique_items(self) -> InstallationChecklist:
@@ -105,16 +130,17 @@ class InstallationChecklist(_Strict):
 class CapacityItem(_Strict):
     item: str = Field(min_length=1, max_length=100)
     driver: Driver
-    score: int = Field(ge=0, le=2, description="0 not in place, 1 partly, 2 fully in place")
+    score: WholeNumber = Field(ge=0, le=2, description="0 not in place, 1 partly, 2 fully in place")
 
 
 class CapacityAssessment(_Strict):
     """SISEP-style capacity assessment, completed by consensus with a non-voting facilitator."""
 
     instrument: Literal[Instrument.CAPACITY] = Instrument.CAPACITY
-    items: list[CapacityItem] = Field(min_length=1)
+    items: list[CapacityItem] = Field(min_length=1, max_length=MOST_ITEMS)
     facilitator: str = Field(min_length=1, max_length=200)
-    participants: dict[str, int] = Field(default_factory=dict, description="role -> count")
+    participants: dict[str, WholeNumber] = Field(default_factory=dict, max_length=MOST_KEYS,
+                                                 description="role -> count")
     instrument_version: str = Field(default="DCA 2023", max_length=50)
 
     @model_validator(mode="after")
@@ -130,8 +156,8 @@ class FidelityAssessment(_Strict):
     """Counts of practitioners meeting the practice's fidelity criterion (never names)."""
 
     instrument: Literal[Instrument.FIDELITY] = Instrument.FIDELITY
-    practitioners_assessed: int = Field(ge=1, le=100_000)
-    practitioners_meeting: int = Field(ge=0, le=100_000)
+    practitioners_assessed: WholeNumber = Field(ge=1, le=100_000)
+    practitioners_meeting: WholeNumber = Field(ge=0, le=100_000)
 
     @model_validator(mode="after")
     def _meeting_within_assessed(self) -> FidelityAssessment:
@@ -152,7 +178,7 @@ class StageAnalysis(_Strict):
     """NIRN Stages of Implementation Analysis: a strength-of-stage score per stage."""
 
     instrument: Literal[Instrument.STAGE_ANALYSIS] = Instrument.STAGE_ANALYSIS
-    items: list[StageAnalysisItem] = Field(min_length=1)
+    items: list[StageAnalysisItem] = Field(min_length=1, max_length=MOST_ITEMS)
 
     @model_validator(mode="after")
     def _unique_items(self) -> StageAnalysis:
@@ -257,8 +283,8 @@ class Consensus(_Strict):
 
     facilitator: str | None = Field(default=None, min_length=1, max_length=200)
     participants: dict[Annotated[str, Field(min_length=1, max_length=100)],
-                       Annotated[int, Field(ge=0, le=500)]] = Field(
-        default_factory=dict, description="role -> number of voting members")
+                       Annotated[WholeNumber, Field(ge=0, le=500)]] = Field(
+        default_factory=dict, max_length=MOST_KEYS, description="role -> number of voting members")
 
     @property
     def voting_members(self) -> int:
@@ -272,8 +298,8 @@ class DefinedAssessment(_Strict):
     key: ScoringKey
     items: list[ItemAnswer] = Field(default_factory=list, max_length=500)
     consensus: Consensus | None = None
-    practitioners_assessed: int | None = Field(default=None, ge=1, le=100_000)
-    practitioners_meeting: int | None = Field(default=None, ge=0, le=100_000)
+    practitioners_assessed: WholeNumber | None = Field(default=None, ge=1, le=100_000)
+    practitioners_meeting: WholeNumber | None = Field(default=None, ge=0, le=100_000)
     taken_on: date | None = Field(default=None, description="the day the team scored it")
     notes: str = Field(default="", max_length=2000)
 
@@ -521,7 +547,9 @@ def score_defined(a: DefinedAssessment) -> AssessmentScore:
         unanswered=[g.id for g in key.groups if g.id not in answered])
 
 
-def _reject_duplicates(names: list[str], what: str) -> None:
-    duplicates = sorted({n for n in names if names.count(n) > 1})
+def _reject_duplicates(names: list[str], what: str, done: str = "listed") -> None:
+    """Refuse names given more than once, in one pass over them (a hash count, never a
+    comparison of every name with every other)."""
+    duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
     if duplicates:
-        raise ValueError(f"{what} listed more than once: {', '.join(duplicates)}")
+        raise ValueError(f"{what} {done} more than once: {', '.join(duplicates)}")

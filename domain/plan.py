@@ -3,6 +3,14 @@
 Nothing starts on an invalid plan, so validation is strict: unknown fields are refused (a typo
 must not silently become a default), and cross-references (cohort members, school districts,
 trainer regions) are checked together, each problem reported at its own field path.
+
+A plan about to start is also checked as a whole (`whole_plan_issues`): the rules between fields
+(domain/plan_rules.py), and its texts, which hold no control characters and nothing the event
+store cannot hold (domain/plan_text.py). Those run where a plan enters (domain/plan_yaml.py's
+parse_plan, which `rollout plan validate` and `rollout start` share, and
+rollouts/operations.launch_initiative), not in the model's own validation: a running initiative's
+workflow loads its plan again on every run and replay, and a rule added later must not make the
+plan of an initiative already running unreadable there.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from domain.plan_instruments import INSTRUMENTS_CONTEXT, instrument_issues, sett
 from domain.errors import DomainError
 from domain.issues import Issue, raise_if_any
 from domain.memo import Memo
+from domain.plan_rules import cross_field_issues
+from domain.plan_text import text_issues
 from domain.stages import STAGE_ORDER, Stage
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -275,6 +285,18 @@ class Plan(_Model):
             cohorts = {m: c for c in self.cohorts for m in c.members}
             self._memo = Memo((self.sites, self.cohorts), ({s.id: s for s in self.sites}, cohorts))
         return self._memo.value
+
+
+def whole_plan_issues(plan: Plan) -> list[Issue]:
+    """What keeps a plan that validates field by field from working as meant, each at its path."""
+    return (cross_field_issues(plan.exit_criteria, plan.cohorts, plan.pd, plan.calendar)
+            + text_issues(plan.model_dump(mode="python")))
+
+
+def require_whole(plan: Plan) -> Plan:
+    """The plan, when it can be started; `Invalid` listing every problem otherwise."""
+    raise_if_any(whole_plan_issues(plan))
+    return plan
 
 
 def _site_issues(sites: list[Site]) -> list[Issue]:

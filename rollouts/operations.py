@@ -25,8 +25,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.search_attributes import INITIATIVE_ID, SEARCH_ATTRIBUTES
-from domain.actors import Actor
-from domain.plan import Plan
+from domain.actors import Actor, reserved_actor_id
+from domain.errors import DomainError
+from domain.issues import Invalid
+from domain.plan import Plan, require_whole
+from domain.storable import require_storable
 from rollouts.refusals import explain_refusal
 from runtime.temporal import connect
 from workflows.ids import initiative_workflow_id, site_workflow_id
@@ -88,7 +91,16 @@ def address_of(client: Client) -> str:
 
 async def launch_initiative(client: Client, plan: Plan, launched_by: Actor, *, task_queue: str,
                             speedup: float) -> Launched:
-    """Start the plan's InitiativeWorkflow; an initiative id is never started twice."""
+    """Start the plan's InitiativeWorkflow; an initiative id is never started twice, a plan that
+    does not hold as a whole (domain.plan.require_whole) never starts, and no one launches under
+    an id the engine keeps for itself."""
+    try:
+        require_whole(plan)
+    except Invalid as problem:
+        raise OperationError(f"The plan cannot be started: {problem}") from None
+    if reserved_actor_id(launched_by.id):
+        raise OperationError(f"'{launched_by.id}' is the engine's own id (as is every id starting "
+                             "'rollout-'); launch under your staff account.")
     initiative_id, workflow_id = plan.initiative.id, initiative_workflow_id(plan.initiative.id)
     searchable = await _search_attributes_registered(client)
     try:
@@ -201,7 +213,12 @@ class ControlResult(BaseModel):
 
 
 async def control(client: Client, initiative_id: str, request: ControlRequest) -> ControlResult:
-    """The initiative's control Update, or the site's when the request names a site."""
+    """The initiative's control Update, or the site's when the request names a site; a request
+    the event store could not hold (domain/storable.py) is refused before it is sent."""
+    try:
+        require_storable(request.model_dump(mode="python"))
+    except DomainError as refused:
+        raise OperationError(refused.message) from None
     await _workflow_status(client, initiative_workflow_id(initiative_id), initiative_id=initiative_id,
                            must_run=request.action)
     result = ControlResult(initiative_id=initiative_id, site_id=request.site_id,

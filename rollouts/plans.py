@@ -8,6 +8,7 @@ shows. Launching refuses an id the event store already holds, as `rollout start`
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +18,7 @@ from temporalio.client import Client
 from domain.actors import Actor
 from domain.instrument_definitions import Catalogue
 from domain.plan import Plan, PlanSummary
-from domain.plan_yaml import PlanError, PlanIssue, parse_plan
+from domain.plan_yaml import MAX_PLAN_BYTES, PlanError, PlanIssue, parse_plan
 from instrument_library import DefinitionsError, load_catalogue
 from rollouts import operations as ops
 from store.initiative_queries import initiative_recorded
@@ -28,9 +29,18 @@ class PlanFileError(Exception):
 
 
 def read_plan_text(file: Path) -> str:
-    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan)."""
+    """The file's text, or `PlanFileError` saying why not (shared by commands that take a plan).
+    A file over the plan size limit is refused before it is read (and whatever its size claims,
+    no more than the limit and one byte are ever read: a pipe or a device has no size)."""
     try:
-        return file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            data = stream.read(MAX_PLAN_BYTES + 1) if size <= MAX_PLAN_BYTES else b""
+        if size > MAX_PLAN_BYTES or len(data) > MAX_PLAN_BYTES:
+            shown = f"{size:,} bytes" if size > MAX_PLAN_BYTES else "over that"
+            raise PlanFileError(f"Cannot read plan file '{file}': it is {shown}; a plan file is "
+                                f"at most {MAX_PLAN_BYTES:,} bytes (5 MB).")
+        return data.decode("utf-8")
     except FileNotFoundError:
         reason = "no such file"
     except IsADirectoryError:

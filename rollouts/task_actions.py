@@ -3,7 +3,8 @@ team) reassign, extend or waive a task.
 
 Each is an Update to the site's SiteRolloutWorkflow, whose validators run the domain's rules before
 anything reaches history, so the API, the CLI and the web pages share one path and one set of
-refusals. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
+refusals. What the event store could not hold (domain/storable.py) is refused here, before it is
+sent: the validators would refuse it too, but only after a round trip to a worker. A failure comes back as ActionFailed with a `kind` each edge maps to its own terms (an
 HTTP status, an exit code) and one sentence saying what went wrong.
 """
 
@@ -22,7 +23,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
 from domain.commands import Outcome
+from domain.errors import DomainError
 from domain.instruments import Assessment
+from domain.storable import require_storable
 from rollouts.refusals import explain_refusal
 from workflows.ids import site_workflow_id
 from workflows.models import (
@@ -78,7 +81,12 @@ async def manage_task(client: Client, *, initiative_id: str, site_id: str, task_
 async def send_site_update(client: Client, initiative_id: str, site_id: str, update,
                            request) -> UpdateOutcome:
     """Send one of the site workflow's Updates as a person's action (rollouts/decisions.py sends
-    its stage decisions this way too); a failure is an ActionFailed."""
+    its stage decisions this way too); a failure is an ActionFailed. A request the store could
+    not hold is refused before it is sent."""
+    try:
+        require_storable(request.model_dump(mode="python"))
+    except DomainError as refused:
+        raise ActionFailed("invalid", refused.message, refused.field, str(refused.value)) from None
     handle = client.get_workflow_handle(site_workflow_id(initiative_id, site_id))
     try:
         return await asyncio.wait_for(_send(handle, update, request), UPDATE_TIMEOUT)

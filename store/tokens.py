@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.actors import PEOPLE_ROLES, Actor, PersonRole, Role
+from domain.actors import PEOPLE_ROLES, SYSTEM, Actor, PersonRole, Role, reserved_actor_id
 
 PREFIX = "rollout"
 DISTRICT_ROLES = (Role.DISTRICT_COORDINATOR, Role.COACH)
@@ -84,6 +84,16 @@ def check_request(role: Role, district: str | None, days: float | None = None, *
     for field, value in (("name", name), ("actor", actor_id)):
         if value is not None and not 0 < len(value.strip()) <= 200:
             raise ValueError(f"{field} must be 1 to 200 characters, not {len(value.strip())}")
+    if actor_id is not None:
+        refuse_reserved(actor_id, "actor")
+
+
+def refuse_reserved(actor_id: str, field: str) -> None:
+    """A token never acts under an id the engine keeps for itself (domain.actors)."""
+    if reserved_actor_id(actor_id):
+        raise ValueError(f"{field} '{actor_id}' is reserved for the engine itself "
+                         f"('{SYSTEM.id}' and every id starting 'rollout-'); a token acts for a "
+                         "person: give their staff account")
 
 
 async def create(pool: asyncpg.Pool, *, role: Role, district: str | None = None,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 from tests.fuzz.plan_strategies import values
-from tests.fuzz.update_strategies import GOOD_ASSESSMENTS, _mutated, figures, ids, texts
+from tests.fuzz.update_strategies import _mutated, assessments, figures, ids, texts
 
 PRINCIPALS = ("coordinator", "coordinator", "state_admin", "coach", "auditor", "other_district")
 FORM_FIELDS = ["attendees", "practitioners_observed", "facilitator", "practitioners_assessed",
@@ -61,7 +61,7 @@ def api_requests(draw, initiative: str, sites: list[str], task_ids: list[str],
         site = draw(st.integers(0, 9).flatmap(lambda n: ids if n == 0 else st.sampled_from(sites)))
         where = draw(st.integers(0, 9).flatmap(lambda n: ids if n == 0 else st.just(initiative)))
         body = draw(_body(st.fixed_dictionaries(
-            {"assessment": st.sampled_from(GOOD_ASSESSMENTS)},
+            {"assessment": assessments},
             optional={"assessment_id": ids, "task_id": st.one_of(st.just(task), st.none())})))
         return dict(route=route, principal=principal, method="POST",
                     url=f"/sites/{quote(where, safe='')}/{quote(site, safe='')}/assessments", json=body, params=extra)
@@ -70,7 +70,8 @@ def api_requests(draw, initiative: str, sites: list[str], task_ids: list[str],
             {"role": st.one_of(st.sampled_from(["state_admin", "district_coordinator", "coach",
                                                 "auditor"]), texts)},
             optional={"district": st.one_of(st.sampled_from(sites), ids, st.none()),
-                      "name": texts, "actor_id": ids,
+                      "name": texts, "actor_id": st.one_of(ids, st.sampled_from(
+                          ["rollout-engine", "ROLLOUT-ENGINE", "rollout-worker", "rollout-"])),
                       "expires_in_days": st.one_of(st.integers(-5, 4000), figures)})))
         return dict(route=route, principal=draw(st.sampled_from(["state_admin", "state_admin",
                                                                  "coordinator"])),

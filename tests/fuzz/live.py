@@ -15,7 +15,9 @@ from collections import Counter
 from typing import Any, Awaitable, Callable
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError
 
 from domain.actors import SYSTEM
@@ -64,6 +66,21 @@ async def poll(probe: Callable[[], Awaitable[Any]], ready: Callable[[Any], bool]
             return last
         await asyncio.sleep(0.1)
     raise AssertionError(f"never reached: {what}; last seen: {last}")
+
+
+async def query_patiently(handle: WorkflowHandle, query, seconds: float = UPDATE_SECONDS) -> Any:
+    """The query's answer. A query the worker fails to answer is asked again, for up to `seconds`:
+    on a machine loaded far past its cores a workflow thread starved of CPU for 2 s trips the
+    SDK's deadlock detector in the query (seen at a load average of 40 on 2 cores); the fuzz reads
+    the live tasks with it, and a harness read is not what is under test."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            return await handle.query(query)
+        except (WorkflowQueryFailedError, RPCError):
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+        await asyncio.sleep(0.5)
 
 
 async def send(handle: WorkflowHandle, name: str, payload: Any, result_type: type) -> tuple[str, Any]:

@@ -1,7 +1,10 @@
 """Generated plan files: the shipped examples/small.yaml, broken in the ways people and editors
 break YAML (keys dropped, duplicated or retyped, impossible dates, unknown sites, bad exit
 criteria, stray scalars and unicode, deep nesting, a list or scalar where the mapping belongs,
-text that is not YAML at all), plus a few that stay valid.
+text that is not YAML at all) and in the ways an attacker would (control characters in names,
+aliases of aliases, numbers of thousands of digits, values and tags the YAML library fails on)
+or a hurried author would (a percentage written as a fraction, a gate date outside the school
+years), plus a few that stay valid.
 
 Structural mutations edit the parsed document and dump it again; textual ones edit the text, so
 that syntax errors, duplicate keys and complex keys reach the loader as a person would write them.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from typing import Any
 
 from hypothesis import strategies as st
@@ -132,7 +136,10 @@ def _textual(draw) -> str:
     complex key, a deeply nested value or a tab put in."""
     text = draw(st.sampled_from([ONE_YEAR_TEXT, ONE_YEAR_TEXT, ONE_YEAR_TEXT, SMALL_TEXT]))
     lines = text.splitlines(keepends=True)
-    how = draw(st.sampled_from(["edit", "duplicate line", "complex key", "deep", "tab", "anchor"]))
+    how = draw(st.sampled_from(["edit", "duplicate line", "complex key", "deep", "tab", "anchor",
+                                "hostile", "hostile"]))
+    if how == "hostile":
+        return _hostile(draw, text)
     if how == "edit":
         for _ in range(draw(st.integers(1, 4))):
             start = draw(st.integers(0, len(text)))
@@ -147,7 +154,8 @@ def _textual(draw) -> str:
         return "".join(lines[:index + 1] + [lines[index]] + lines[index + 1:])
     if how == "complex key":
         key = draw(st.sampled_from(["? {a: 1}\n: x\n", "? [a, b]\n: x\n", "? !!set {a}\n: y\n",
-                                    "{x: 1}: 2\n", "[1, 2]: 3\n", "null: 1\n", "1: 2\n", "2026-01-01: x\n"]))
+                                    "{x: 1}: 2\n", "[1, 2]: 3\n", "null: 1\n", "1: 2\n", "2026-01-01: x\n",
+                                    "? [1, 0o" + "7" * 6000 + "]\n: x\n"]))
         return key + text if draw(st.booleans()) else text + key
     if how == "deep":
         depth = draw(st.integers(10, 3000))
@@ -159,6 +167,48 @@ def _textual(draw) -> str:
         index = draw(st.integers(0, len(lines) - 1))
         return "".join(lines[:index] + ["\t" + lines[index]] + lines[index + 1:])
     return text + "\nalias_bomb: &a [1, 2]\nmore: [*a, *a, *a, *b]\n"
+
+
+NAME_LINE = re.compile(r"^(\s*(?:- )?(?:name|title|region): ).+$", re.MULTILINE)
+ESCAPES = ["\\0", "\\a", "\\e", "\\x7f", "\\N", "\\L", "\\u202e", "\\u200b", "\\ufeff", "\\t"]
+"""YAML escapes of control and format characters, written in double-quoted names."""
+
+
+UNREADABLE = ['"North\\U00110000"', '"\\UFFFFFFFF"', "0x_", "+0b_", "-0o_", "!!bool x", "!!omap x",
+              "!!set {a}", "!!binary aGk=", "!!timestamp 2026-08-17", "!local 4", "!!int 12.5",
+              "!!float x", "!!python/object:os.system x"]
+"""Values the YAML library fails on with its own Python errors (ValueError, KeyError,
+IndexError, AttributeError) unless the loader catches them, and tags a plan has no use for."""
+
+
+def _hostile(draw, text: str) -> str:
+    how = draw(st.sampled_from(["control", "laughs", "huge number", "fraction", "gate date",
+                                "unreadable"]))
+    if how == "unreadable":
+        lines = list(NAME_LINE.finditer(text)) + list(re.finditer(r"^(\s*practitioners: ).+$", text,
+                                                                  re.MULTILINE))
+        line = lines[draw(st.integers(0, len(lines) - 1))]
+        return text[:line.start()] + line.group(1) + draw(st.sampled_from(UNREADABLE)) + \
+            text[line.end():]
+    if how == "control":
+        lines = list(NAME_LINE.finditer(text))
+        line = lines[draw(st.integers(0, len(lines) - 1))]
+        escape = draw(st.sampled_from(ESCAPES))
+        value = f'"Lake{escape}view"' if draw(st.booleans()) else "Lake\u202eview"
+        return text[:line.start()] + line.group(1) + value + text[line.end():]
+    if how == "laughs":
+        levels, width = draw(st.integers(2, 8)), draw(st.integers(2, 9))
+        bomb = ["lol: &a0 [" + ", ".join(["lol"] * width) + "]"] + [
+            f"l{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * width) + "]" for n in range(1, levels)]
+        return text + "\n" + "\n".join(bomb) + "\n"
+    if how == "huge number":
+        digits = draw(st.sampled_from(["9" * 5000, "0o" + "7" * 6000, "0x" + "f" * 4000, "1" * 4300]))
+        return text.replace("practitioners: 42", f"practitioners: {digits}", 1)
+    if how == "fraction":
+        fraction = draw(st.sampled_from(["0.6", "0.5", "0.99", "0.05", "1", "0"]))
+        return text.replace("fidelity_min_percent: 50", f"fidelity_min_percent: {fraction}", 1)
+    day = draw(st.dates())
+    return text.replace("      kind: immediate\n", f"      kind: date\n      on: {day}\n", 1)
 
 
 _roots = st.one_of(

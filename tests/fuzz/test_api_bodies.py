@@ -19,12 +19,12 @@ from api.pages.session import COOKIE, csrf_value
 from domain.actors import Role
 from tests.api.conftest import DISTRICT_A, DISTRICT_B
 from tests.fuzz.api_strategies import api_requests
-from tests.fuzz.counts import count
+from tests.fuzz.counts import count, planned
 from tests.fuzz.live import FirstFailure, run_on
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
-CASES = 1_500
+CASES = planned("API bodies")
 PEOPLE_EVENTS = ("SELECT count(*) FROM events WHERE stream_id LIKE $1 AND actor->>'id' <> 'rollout-engine'")
 
 

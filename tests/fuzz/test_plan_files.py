@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from cli.main import app
-from domain.plan import Plan
+from domain.plan import Plan, whole_plan_issues
 from domain.plan_yaml import PlanError, parse_plan
-from tests.fuzz.counts import count
+from tests.fuzz.counts import count, planned
 from tests.fuzz.plan_strategies import plan_texts
 
-PLAN_CASES = 1_500
-CLI_CASES = 50
+PLAN_CASES = planned("plan files")
+CLI_CASES = planned("plan files via the CLI")
 WHOLE_DOCUMENT = ("YAML syntax: ", "the plan is ")
 """Problems about the document as a whole: they give a line (where known) instead of a path."""
 
@@ -40,6 +40,7 @@ def loaded_or_refused(text: str) -> str:
         assert str(refused).startswith("fuzzed.yaml: ")
         return "refused"
     assert isinstance(plan, Plan)
+    assert not whole_plan_issues(plan), "an accepted plan holds as a whole"
     return "accepted"
 
 

@@ -24,9 +24,10 @@ from domain.site_state import SiteRolloutState
 from domain.stages import Stage
 from store.eventstore import EventStore
 from tests.domain.builders import adoption, readiness
-from tests.fuzz.counts import count
+from tests.fuzz.counts import count, planned
 from tests.fuzz.live import (
-    FirstFailure, OnLoop, assert_valid_verb, by_people, failed_workflow_tasks, poll, renamed, run_on, send, start,
+    FirstFailure, OnLoop, assert_valid_verb, by_people, failed_workflow_tasks, poll, query_patiently,
+    renamed, run_on, send, start,
 )
 from tests.fuzz.update_strategies import initiative_payloads, site_payloads
 from tests.workflows.harness import STATE_ADMIN, one_cohort_plan
@@ -38,8 +39,8 @@ from workflows.site_rollout import SiteRolloutWorkflow
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres, pytest.mark.temporal]
 
-SITE_CASES = 700
-INITIATIVE_CASES = 300
+SITE_CASES = planned("site updates")
+INITIATIVE_CASES = planned("initiative updates")
 FUZZ = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                    HealthCheck.data_too_large])
@@ -94,18 +95,21 @@ def site_property(on_loop: OnLoop, sites: list[SiteUnderFuzz], client, queue: st
     @settings(max_examples=SITE_CASES, **FUZZ)
     @given(data=st.data())
     def one_update(data) -> None:
-        if first.failure is not None:  # draw as the others do, so hypothesis sees no flakiness
+        drew: list[bool] = []
+        if first.failure is None:
+            first.run(lambda: check_one(data, drew))
+        if not drew:  # skipped after a failure, or failed before its draw: draw as the others do,
+            # so hypothesis sees no flakiness and the failure is reported as itself
             data.draw(site_payloads(sites[-1].site_id, []), label="skipped")
-            return
-        first.run(lambda: check_one(data))
 
-    def check_one(data) -> None:
+    def check_one(data, drew: list[bool]) -> None:
         target = sites[-1]
-        live = on_loop(target.handle.query(SiteRolloutWorkflow.status))
+        live = on_loop(query_patiently(target.handle, SiteRolloutWorkflow.status))
         kinds = {t.task_id: t.kind for t in live.open_tasks}
         reporting = [t for t in sorted(kinds) if kinds[t] in ("hold_pd_session", "coaching_step")]
         name, payload = data.draw(site_payloads(target.site_id, reporting * 3 + sorted(kinds)),
                                   label="update")  # tasks that report a figure, more often
+        drew.append(True)
         outcome, result = on_loop(send(target.handle, name, payload, UpdateOutcome))
         outcomes[outcome] += 1
         if outcome == "refused":
@@ -194,18 +198,20 @@ def initiative_property(on_loop: OnLoop, initiatives: list, client, queue: str, 
     @settings(max_examples=INITIATIVE_CASES, **FUZZ)
     @given(data=st.data())
     def one_update(data) -> None:
-        if first.failure is not None:  # draw as the others do, so hypothesis sees no flakiness
+        drew: list[bool] = []
+        if first.failure is None:
+            first.run(lambda: check_one(data, drew))
+        if not drew:  # as for the sites: the same draws whatever happened
             plan = initiatives[-1].plan
             data.draw(initiative_payloads([c.id for c in plan.cohorts], [s.id for s in plan.sites]),
                       label="skipped")
-            return
-        first.run(lambda: check_one(data))
 
-    def check_one(data) -> None:
+    def check_one(data, drew: list[bool]) -> None:
         target = initiatives[-1]
         plan = target.plan
         name, payload = data.draw(initiative_payloads(
             [c.id for c in plan.cohorts], [s.id for s in plan.sites]), label="update")
+        drew.append(True)
         outcome, result = on_loop(send(target.handle, name, payload, InitiativeStatus))
         outcomes[outcome] += 1
         if outcome == "accepted" and name == "control":

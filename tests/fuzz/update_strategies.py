@@ -13,7 +13,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.actors import Role
+from domain.actors import SYSTEM, Role
+from domain.instruments import MOST_ITEMS
 from domain.stages import Stage
 from tests.domain.builders import adoption, capacity, checklist, fidelity, readiness
 from tests.fuzz.plan_strategies import values
@@ -31,12 +32,22 @@ figures = st.one_of(st.integers(-10, 60), st.integers(), st.integers(9_990, 10_0
                     st.sampled_from(["", "12", "abc", "1e3", " 7 ", "-1"]))
 """Counts people report (attendees, practitioners observed): in range, out of range, not numbers."""
 bad_counts = st.one_of(st.integers(max_value=-1), st.integers(min_value=10_001),
-                       st.sampled_from(["abc", "-1", "1e3", "", "10001"]))
+                       st.sampled_from(["abc", "-1", "1e3", "", "10001", "2.5", 2.5, -0.5, 0.5, 1e30,
+                                        True, False]))
 counts = st.integers(0, 2).flatmap(lambda n: figures if n == 0 else bad_counts)
-"""Mostly counts the record cannot hold: the first report closes the task, so it must often be bad."""
+"""Mostly counts the record cannot hold: the first report closes the task, so it must often be bad
+(fractions and true/false included: they are not counts either)."""
 GOOD_ASSESSMENTS = [a.model_dump(mode="json") for a in (
     readiness(), readiness(1), adoption(), adoption("decline"), checklist(), checklist(3),
     capacity(), capacity(0), fidelity(18), fidelity(2))]
+LONG_ASSESSMENTS = [
+    {"instrument": "stage_analysis", "items": [{"item": f"i{n}", "status": "partly"}
+                                               for n in range(size)]}
+    for size in (MOST_ITEMS, MOST_ITEMS + 1, 2_000)] + [
+    {"instrument": "installation_checklist", "items": [{"item": "team_formed", "in_place": True}] * 150}]
+"""Assessments at and over the cap on items (and one listing one item 150 times)."""
+assessments = st.integers(0, 9).flatmap(lambda n: st.sampled_from(LONG_ASSESSMENTS) if n == 0
+                                        else st.sampled_from(GOOD_ASSESSMENTS))
 
 
 def _mutated(draw, value: Any, depth: int = 0) -> Any:
@@ -58,14 +69,15 @@ def _mutated(draw, value: Any, depth: int = 0) -> Any:
 @st.composite
 def actors(draw, districts: list[str]) -> Any:
     """Mostly people who may act (the site's coordinator, a coach, the state admin), else people
-    in the wrong role or district, and malformed actors."""
+    in the wrong role or district, people claiming the engine's own id, and malformed actors."""
     proper = st.sampled_from([
         {"id": "ann.coord", "role": "district_coordinator", "district": districts[0]},
         {"id": "cora.coach", "role": "coach"}, {"id": "sam.state", "role": "state_admin"}])
     if draw(st.integers(0, 9)) < 7:
         return draw(proper)
     return draw(st.one_of(
-        st.fixed_dictionaries({"id": st.sampled_from(["ann.coord", "cora.coach", "ada.audit"]),
+        st.fixed_dictionaries({"id": st.sampled_from(["ann.coord", "cora.coach", "ada.audit",
+                                                      SYSTEM.id, "Rollout-Engine", "rollout-worker"]),
                                "role": st.sampled_from(ROLES)},
                               optional={"district": st.one_of(st.sampled_from(districts), ids, st.none())}),
         st.fixed_dictionaries({"id": ids, "role": st.one_of(st.sampled_from(ROLES), texts)},
@@ -86,7 +98,7 @@ def site_payloads(draw, site: str, task_ids: list[str]) -> tuple[str, Any]:
     if name == "submit_assessment":
         shaped = st.fixed_dictionaries(
             {"actor": actor, "site_id": site_ids, "assessment_id": ids,
-             "assessment": st.sampled_from(GOOD_ASSESSMENTS)},
+             "assessment": assessments},
             optional={"task_id": st.one_of(task, st.none())})
     elif name == "complete_task":
         figures_reported = st.fixed_dictionaries({"attendees": counts}, optional={
