@@ -18,7 +18,7 @@ from api.errors import DATABASE_DOWN, Unavailable
 from runtime.settings import Settings
 from runtime.temporal import connect, connection_options
 from store.db import connect as connect_db
-from store.migrate import migrate
+from store.migrate import MigrationsPending, migrate
 
 CONNECT_TIMEOUT = 10.0
 TEMPORAL_RETRIES = RetryConfig(max_elapsed_time_millis=3000, max_retries=4)
@@ -70,6 +70,9 @@ class Resources:
             pool = await asyncio.wait_for(connect_db(url, min_size=1, max_size=10), CONNECT_TIMEOUT)
             await migrate(pool)
             return pool
+        except MigrationsPending as pending:
+            await pool.close()
+            raise Unavailable(f"The event store is not ready: {_first_line(pending)}") from None
         except (*DATABASE_DOWN, asyncio.TimeoutError, asyncpg.PostgresError) as problem:
             if pool is not None:
                 await pool.close()

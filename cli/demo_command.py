@@ -211,7 +211,8 @@ def _where_to_look(out: Console, plan, temporal) -> None:
     out.print(Panel(
         f"Audit one site:      [bold].venv/bin/rollout audit site {initiative} {first}[/bold]\n"
         f"Audit the initiative: [bold].venv/bin/rollout audit initiative {initiative}[/bold]\n"
-        f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative}\n"
+        f"Verify the record:   .venv/bin/rollout audit verify --initiative {initiative} "
+        f"--temporal-address {temporal.address} (while the servers run; after, --chains-only)\n"
         f"Workflows by stage:  .venv/bin/temporal workflow list --address {temporal.address} "
         f"--query \"InitiativeId='{initiative}' AND RolloutStage='Full Implementation' AND "
         "ExecutionStatus != 'ContinuedAsNew'\"\n"

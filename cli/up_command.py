@@ -68,7 +68,8 @@ def up(
         data_dir=data_dir, workers=workers, temporal_port=temporal_port, ui_port=ui_port,
         api_port=api_port, task_queue=task_queue or settings.task_queue,
         namespace=settings.temporal_namespace, database_url=database_url or settings.database_url,
-        log_level=settings.log_level))
+        migration_database_url=settings.migration_database_url,
+        database_role=settings.database_role, log_level=settings.log_level))
     out = Console(highlight=False, soft_wrap=True)
     # Both explicitly: a shell starting `up` in the background hands it SIGINT already ignored.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -138,8 +139,10 @@ def _where(stack, dsn: str, api_url: str | None, pids: list[int]) -> Panel:
 
 def _exports(stack, dsn: str) -> str:
     o = stack.options
+    where = (f"  # *** = the password of rollout_app in {o.data_dir / 'postgres' / 'rollout-credentials.json'}"
+             if not o.database_url else "")
     return (f"export ROLLOUT_TEMPORAL_ADDRESS={stack.temporal.address} "
-            f"ROLLOUT_TASK_QUEUE={o.task_queue} ROLLOUT_DATABASE_URL={redact(dsn)}")
+            f"ROLLOUT_TASK_QUEUE={o.task_queue} ROLLOUT_DATABASE_URL={redact(dsn)}{where}")
 
 
 def _supervise(stack, out: Console, running: RunningStack) -> None:

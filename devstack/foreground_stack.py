@@ -1,6 +1,8 @@
 """Everything `rollout up` runs, started in dependency order and stopped in reverse.
 
-PostgreSQL (the local one under the data directory, or a given URL), the Temporal dev server with
+PostgreSQL (the local one under the data directory, migrated by its owner and used by the others
+through the application's role; or a given URL, migrated through the migration URL when one is
+given: the schema owner's), the Temporal dev server with
 its Web UI and a persistent SQLite file, N worker processes on one task queue, and the HTTP API.
 Each `start_*` returns only once its part answers (workers: once Temporal lists each worker's
 process as a poller of the task queue; API: once it answers HTTP), so what `up` prints is true.
@@ -31,14 +33,16 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.service import RPCError
 
 from devstack.children import last_line, spawn, stop_all
-from devstack.local_stack import ROOT, local_database, local_temporal
+from devstack.local_stack import ROOT, local_database, local_temporal, migrate_as_owner
 from devstack.mail_sink import MailSink
 from devstack.postgres import PostgresError
 from devstack.supervision import Happening, StateLost, Supervisor, process_state
 from devstack.temporal import LocalTemporal, TemporalError
+from runtime.settings import role_of
 from runtime.temporal import connect
 from store.db import connect as connect_db
 from store.migrate import migrate
+from store.privileges import RoleError
 
 API_FILE = ROOT / "api" / "app.py"
 API_FACTORY = "api.app:create_app"
@@ -60,6 +64,11 @@ class StackOptions:
     task_queue: str
     namespace: str = "default"
     database_url: str | None = None
+    migration_database_url: str | None = None
+    """The schema owner's DSN for a given `database_url` (which should be the application's)."""
+    database_role: str | None = None
+    """The application's role, granted its privileges by the migration (default: the user of
+    `database_url`)."""
     log_level: str = "INFO"
     ready_timeout: float = 90.0
 
@@ -122,29 +131,42 @@ class ForegroundStack:
                                  f"running?); choose another with {flag}.")
 
     def start_database(self) -> str:
-        if self.options.database_url:
-            self.database_url = self.options.database_url
-        else:
-            data = self.options.data_dir / "postgres"
-            try:
-                self.database_url = self._exit.enter_context(local_database(self.options.data_dir))
-            except PostgresError as problem:
-                raise StackError(f"PostgreSQL did not start under {data}: {_first_line(problem)} "
-                                 f"(see {data / 'server.log'}).") from None
-        asyncio.run(self._migrate())
+        """The application's DSN, once the schema is migrated (by its owner)."""
+        o = self.options
+        if o.database_url:
+            self.database_url = o.database_url
+            asyncio.run(self._migrate())
+            return self.database_url
+        data = o.data_dir / "postgres"
+        try:
+            self.database_url = self._exit.enter_context(local_database(o.data_dir))
+        except PostgresError as problem:
+            raise StackError(f"PostgreSQL did not start under {data}: {_first_line(problem)} "
+                             f"(see {data / 'server.log'}).") from None
+        except (OSError, asyncpg.PostgresError, RuntimeError) as problem:
+            raise StackError(f"Cannot migrate the event store under {data}: "
+                             f"{_first_line(problem)}") from None
         return self.database_url
 
     async def _migrate(self) -> None:
+        """A given database: as its owner when the migration URL is given (granting the
+        application's role its privileges), else through the application's URL itself (which
+        finds nothing to do when the owner has migrated already)."""
+        o = self.options
         try:
-            pool = await connect_db(self.database_url, min_size=1, max_size=1)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as problem:
+            if o.migration_database_url:
+                await migrate_as_owner(o.migration_database_url,
+                                       o.database_role or role_of(o.database_url))
+                return
+            pool = await connect_db(o.database_url, min_size=1, max_size=1)
+            try:
+                await migrate(pool)
+            finally:
+                await pool.close()
+        except (OSError, asyncpg.InterfaceError) as problem:
             raise StackError(f"Cannot connect to the event store: {_first_line(problem)}") from None
-        try:
-            await migrate(pool)
-        except (asyncpg.PostgresError, RuntimeError) as problem:
+        except (asyncpg.PostgresError, RuntimeError, RoleError, ValueError) as problem:
             raise StackError(f"Cannot migrate the event store: {_first_line(problem)}") from None
-        finally:
-            await pool.close()
 
     def start_temporal(self) -> LocalTemporal:
         o = self.options

@@ -2,7 +2,9 @@
 
 Everything lives under `var/` in the checkout: PostgreSQL's data directory (kept between runs,
 so `rollout audit` can read what the last demo recorded) and the Temporal dev server's SQLite
-file. Both servers bind to loopback only and are stopped when the block ends.
+file. Both servers bind to loopback only and are stopped when the block ends. The database is
+migrated by its owner before anyone else uses it; what is handed out is the application's DSN
+(devstack/postgres.py: a role that may append events but never change them).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from devstack.postgres import LocalPostgres
+from devstack.postgres import LocalPostgres, run_sync
+from store.db import connect
+from store.migrate import migrate
+from store.roles import APP_ROLE
 from workflows.search_attributes import SEARCH_ATTRIBUTES
 from devstack.temporal import LocalTemporal
 from runtime.stack_file import ROOT, VAR
@@ -21,9 +26,20 @@ DATABASE = "rollout"
 
 @contextmanager
 def local_database(var: Path = VAR) -> Iterator[str]:
-    """Start (creating on first use) the persistent local PostgreSQL; yield its DSN."""
+    """Start (creating on first use) the persistent local PostgreSQL, migrate it as its owner;
+    yield the application's DSN."""
     with LocalPostgres(data_dir=var / "postgres", database=DATABASE) as server:
-        yield server.dsn
+        run_sync(migrate_as_owner(server.owner_dsn))
+        yield server.app_dsn
+
+
+async def migrate_as_owner(owner_dsn: str, app_role: str = APP_ROLE) -> list[str]:
+    """Apply what is missing as the schema's owner and grant the application its privileges."""
+    pool = await connect(owner_dsn, min_size=1, max_size=1)
+    try:
+        return await migrate(pool, app_role=app_role)
+    finally:
+        await pool.close()
 
 
 @contextmanager

@@ -2,11 +2,23 @@
 
 The server refuses to run as root, so when we are root every server-side command (initdb, pg_ctl)
 runs as the ``postgres`` user via ``runuser``; otherwise it runs as the current user. The cluster
-listens on 127.0.0.1 only, keeps its unix socket inside its data directory, and trusts every
-local connection (it is never reachable from outside the machine).
+listens on 127.0.0.1 only and keeps its unix socket inside its data directory.
+
+Every connection gives a password (SCRAM-SHA-256, on TCP and on the socket alike): any local
+process could otherwise log in as the superuser and undo the event store's append-only triggers.
+The cluster has three login roles, their passwords generated at initdb and kept in
+``<data dir>/rollout-credentials.json`` (mode 0600, readable by its owner only):
+
+- ``postgres``, the superuser: creates the roles and databases (``dsn``, ``dsn_for``);
+- ``rollout_owner`` owns the database and runs the migrations (``owner_dsn``);
+- ``rollout_app`` is the application: appends to and reads the events, no more (``app_dsn``;
+  store/privileges.py says what else it may do once the owner has migrated).
+
+A data directory made before passwords (whose pg_hba trusted local connections) is converted on
+its first start: passwords are set, the file written and pg_hba.conf replaced.
 
     with LocalPostgres(fsync=False) as pg:
-        conn = await asyncpg.connect(pg.dsn)
+        conn = await asyncpg.connect(pg.app_dsn)
 """
 
 from __future__ import annotations
@@ -14,18 +26,31 @@ from __future__ import annotations
 import asyncio
 import atexit
 import glob
+import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Coroutine, TypeVar
+
+import asyncpg
 
 from devstack.ports import free_port
+from store.roles import APP_ROLE, OWNER_ROLE, ensure_login_role, hand_over_database, set_password
 
+T = TypeVar("T")
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
+CREDENTIALS = "rollout-credentials.json"
+HBA = """# written by devstack.postgres: every connection gives a password; none is trusted
+local  all  all                scram-sha-256
+host   all  all  127.0.0.1/32  scram-sha-256
+"""
 
 
 class PostgresError(RuntimeError):
@@ -67,6 +92,7 @@ class LocalPostgres:
         self.start_timeout = start_timeout
         self.as_root = os.geteuid() == 0
         self._running = False
+        self.passwords: dict[str, str] = {}
 
     # -- public --------------------------------------------------------------------------------
 
@@ -76,10 +102,27 @@ class LocalPostgres:
 
     @property
     def dsn(self) -> str:
+        """The superuser's DSN of the database: for creating databases and roles, never for
+        running the product."""
         return self.dsn_for(self.database)
 
-    def dsn_for(self, database: str) -> str:
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+    @property
+    def owner_dsn(self) -> str:
+        """The owner's: for migrations."""
+        return self.dsn_for(self.database, OWNER_ROLE)
+
+    @property
+    def app_dsn(self) -> str:
+        """The application's: what workers, the API and the CLI connect with."""
+        return self.dsn_for(self.database, APP_ROLE)
+
+    def dsn_for(self, database: str, role: str = SUPERUSER) -> str:
+        return f"postgresql://{role}:{self.passwords[role]}@{self.host}:{self.port}/{database}"
+
+    @property
+    def credentials_file(self) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / CREDENTIALS
 
     @property
     def log_file(self) -> Path:
@@ -106,7 +149,12 @@ class LocalPostgres:
             entry = pwd.getpwnam(SERVER_USER)
             os.chown(self.data_dir, entry.pw_uid, entry.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
+            self.credentials_file.unlink(missing_ok=True)
             self._initdb()
+        trusting = not self.credentials_file.exists()  # initialised before passwords: convert it
+        if not trusting:
+            self.passwords = json.loads(self.credentials_file.read_text())
+            self._write_hba()
         pick_port = self.port is None
         for attempt in range(3):
             if pick_port:
@@ -122,7 +170,11 @@ class LocalPostgres:
                     raise
         self._running = True
         atexit.register(self.stop)
+        if trusting:
+            self._require_passwords()
+        run_sync(self._ensure_roles())
         self._create_database()
+        run_sync(self._hand_over())
 
     def stop(self) -> None:
         if self._running:
@@ -166,11 +218,76 @@ class LocalPostgres:
         return result
 
     def _initdb(self) -> None:
-        argv = ["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-                "--no-locale"]
-        if not self.fsync:
-            argv.append("--no-sync")
-        self._server(argv, what="initdb")
+        passwords = _new_passwords()
+        # Outside the data directory, which initdb wants empty; readable by the server's user only.
+        fd, pwfile = tempfile.mkstemp(prefix="rollout-pw-", dir="/tmp")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(passwords[SUPERUSER] + "\n")
+            self._give_to_server_user(Path(pwfile))
+            argv = ["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}", "-E", "UTF8", "--no-locale"]
+            if not self.fsync:
+                argv.append("--no-sync")
+            self._server(argv, what="initdb")
+        finally:
+            os.unlink(pwfile)
+        self._save_passwords(passwords)
+
+    def _save_passwords(self, passwords: dict[str, str]) -> None:
+        fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            os.fchmod(out.fileno(), 0o600)
+            json.dump(passwords, out)
+        self.passwords = passwords
+
+    def _require_passwords(self) -> None:
+        """Convert a cluster that trusted local connections: set the superuser's password while
+        its old pg_hba.conf still lets us in, keep the passwords, then trust no one."""
+        passwords = _new_passwords()
+
+        async def set_superuser_password() -> None:
+            conn = await asyncpg.connect(host=self.host, port=self.port, user=SUPERUSER,
+                                         database="postgres")
+            try:
+                await set_password(conn, SUPERUSER, passwords[SUPERUSER])
+            finally:
+                await conn.close()
+
+        try:
+            run_sync(set_superuser_password())
+        except asyncpg.InvalidAuthorizationSpecificationError as refused:
+            raise PostgresError(f"the cluster under {self.data_dir} asks for passwords but "
+                                f"{CREDENTIALS} is gone ({refused}); restore the file, or move the "
+                                "directory aside to start afresh") from None
+        self._save_passwords(passwords)
+        self._write_hba()
+        self._server(["pg_ctl", "-D", str(self.data_dir), "reload"], what="reload")
+
+    async def _ensure_roles(self) -> None:
+        conn = await asyncpg.connect(self.dsn_for("postgres"))
+        try:
+            for role in (OWNER_ROLE, APP_ROLE):
+                await ensure_login_role(conn, role, self.passwords[role])
+        finally:
+            await conn.close()
+
+    async def _hand_over(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await hand_over_database(conn, owner=OWNER_ROLE, app=APP_ROLE)
+        finally:
+            await conn.close()
+
+    def _write_hba(self) -> None:
+        hba = self.data_dir / "pg_hba.conf"
+        hba.write_text(HBA)
+        self._give_to_server_user(hba)
+
+    def _give_to_server_user(self, path: Path) -> None:
+        if self.as_root:
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _write_config(self) -> None:
         settings = {
@@ -186,12 +303,22 @@ class LocalPostgres:
         conf = self.data_dir / "postgresql.auto.conf"
         text = "# written by devstack.postgres\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
         conf.write_text(text)
-        if self.as_root:
-            entry = pwd.getpwnam(SERVER_USER)
-            os.chown(conf, entry.pw_uid, entry.pw_gid)
+        self._give_to_server_user(conf)
 
     def _create_database(self) -> None:
         created = subprocess.run([str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port),
-                                  "-U", SUPERUSER, self.database], capture_output=True, text=True, cwd="/tmp")
+                                  "-U", SUPERUSER, "-O", OWNER_ROLE, self.database],
+                                 capture_output=True, text=True, cwd="/tmp",
+                                 env={**os.environ, "PGPASSWORD": self.passwords[SUPERUSER]})
         if created.returncode != 0 and "already exists" not in created.stderr:
             raise PostgresError(f"createdb {self.database} failed: {created.stderr}")
+
+
+def _new_passwords() -> dict[str, str]:
+    return {role: secrets.token_urlsafe(24) for role in (SUPERUSER, OWNER_ROLE, APP_ROLE)}
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from synchronous code, even inside a running event loop."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, work).result()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,6 +19,14 @@ class Settings(BaseModel):
     temporal_namespace: str = "default"
     task_queue: str = "rollouts"
     database_url: str | None = None
+    """The application's PostgreSQL DSN: a role that may append to the events and read them, not
+    the schema's owner (store/privileges.py)."""
+    migration_database_url: str | None = None
+    """The schema owner's DSN: only `python -m runtime.migrate` (and `rollout up` with a given
+    database) use it. Never give it to the workers or the API."""
+    database_role: str | None = None
+    """The application's role, granted its privileges by each migration run (default: the user
+    of ROLLOUT_DATABASE_URL)."""
     log_level: str = "INFO"
     temporal_tls: bool = False
     """TLS to the Temporal frontend (a cluster behind TLS, or Temporal Cloud)."""
@@ -80,9 +89,18 @@ class Settings(BaseModel):
         for name, value in super().__repr_args__():
             if name in ("temporal_api_key", "smtp_password") and value:
                 value = "***"
-            elif name == "database_url" and value:
+            elif name in ("database_url", "migration_database_url") and value:
                 value = redact_dsn(value)
             yield name, value
+
+
+def role_of(dsn: str | None) -> str:
+    """The user a PostgreSQL DSN logs in as."""
+    user = urlsplit(dsn or "").username
+    if not user:
+        raise ValueError(f"no user in the database URL {redact_dsn(dsn or '')!r}: name the "
+                         "application's role (ROLLOUT_DATABASE_ROLE)")
+    return unquote(user)
 
 
 def redact_dsn(dsn: str) -> str:

@@ -12,7 +12,9 @@ from devstack.temporal import LocalTemporal
 
 @pytest.fixture(scope="session")
 def postgres():
-    """DSN of a private PostgreSQL server (fsync off) with an empty database."""
+    """A superuser's DSN (password included) of a private PostgreSQL server (fsync off) with an
+    empty database: for making databases. The product never runs as it: `database` (and
+    tests/workflows/harness.py's `fresh_database`) hand out a database's application role."""
     with LocalPostgres(fsync=False) as server:
         yield server.dsn
 
@@ -34,7 +36,8 @@ async def client(temporal_dev):
 
 @pytest_asyncio.fixture(scope="module")
 async def database(postgres):
-    """A freshly migrated database of the module's own: (pool, dsn)."""
+    """A freshly migrated database of the module's own, through its application role (which
+    may not change or remove an event): (pool, dsn)."""
     from tests.workflows.harness import fresh_database
     pool, dsn = await fresh_database(postgres)
     yield pool, dsn

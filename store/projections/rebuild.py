@@ -28,7 +28,7 @@ async def start(pool: asyncpg.Pool, name: str) -> list[str]:
     names = with_dependents(name)
     tables = [table for n in names for table in PROJECTIONS[n].tables]
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("LOCK TABLE events IN SHARE MODE")
+        await conn.execute("SELECT hold_appends()")  # SHARE lock on events (0009)
         # Checkpoints before tables, in name order, as a page does: concurrent rebuilds queue.
         await conn.execute("SELECT name FROM projection_checkpoints ORDER BY name FOR UPDATE")
         if "outbox" in names:
@@ -87,7 +87,7 @@ async def _remaining(pool: asyncpg.Pool) -> int:
 async def _replay_page(pool: asyncpg.Pool, page: int) -> tuple[int, bool]:
     """One page in one transaction: (events replayed, whether every projection is now live)."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("LOCK TABLE events IN SHARE MODE")
+        await conn.execute("SELECT hold_appends()")  # SHARE lock on events (0009)
         behind = {r["name"]: r["position"] for r in await conn.fetch(
             "SELECT name, position FROM projection_checkpoints WHERE state = 'rebuilding' "
             "ORDER BY name FOR UPDATE")}

@@ -17,6 +17,8 @@ from runtime.settings import ENV_PREFIX, Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SETTINGS = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+OWNER_DSN = ENV_PREFIX + "MIGRATION_DATABASE_URL"
+"""The schema owner's DSN: the migration step's alone, never the workers' or the API's."""
 PINNED = re.compile(r"^[\w./-]+:\d+(\.\d+)+[\w.-]*$")
 APP_SERVICES = ("worker", "api")
 
@@ -39,7 +41,7 @@ def k8s() -> list[dict]:
 def test_compose_runs_a_temporal_cluster_on_postgres_beside_the_app(compose):
     services = compose["services"]
     assert set(services) >= {"temporal-db", "temporal-schema", "temporal", "temporal-namespace",
-                             "temporal-ui", "app-db", *APP_SERVICES}
+                             "temporal-ui", "app-db", "migrate", *APP_SERVICES}
     images = {name: s["image"] for name, s in services.items()}
     assert images["temporal"].startswith("temporalio/server:")
     assert images["temporal-schema"].startswith("temporalio/admin-tools:")
@@ -60,9 +62,33 @@ def test_compose_sets_every_variable_the_app_reads(compose):
         assert database_host in compose["services"]
 
 
+def test_compose_runs_the_app_as_its_own_role_and_migrates_as_the_owner(compose):
+    """Issue 18, finding 5: the workers and the API connect as rollout_app and never hold the
+    owner's DSN; the one-shot `migrate` does, and they wait for it; app-db trusts no one."""
+    services = compose["services"]
+    for name in APP_SERVICES:
+        env = services[name]["environment"]
+        assert env["ROLLOUT_DATABASE_URL"].startswith("postgresql://rollout_app:")
+        assert env[OWNER_DSN] == "" and env["ROLLOUT_DATABASE_ROLE"] == "rollout_app"
+        assert services[name]["depends_on"]["migrate"]["condition"] == \
+            "service_completed_successfully"
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "-m", "runtime.migrate"]
+    assert migrate["environment"][OWNER_DSN].startswith("postgresql://rollout_owner:")
+    assert "migrate" not in migrate["depends_on"]
+    database = services["app-db"]["environment"]
+    assert database["POSTGRES_USER"] == "postgres" and "trust" not in str(database)
+    assert "--auth-host=scram-sha-256" in database["POSTGRES_INITDB_ARGS"]
+    init = [v for v in services["app-db"]["volumes"] if "docker-entrypoint-initdb.d" in v]
+    script = (DEPLOY / "compose" / init[0].split(":")[0]).read_text()
+    for role in ("rollout_owner", "rollout_app"):
+        assert f"CREATE ROLE {role} WITH LOGIN NOSUPERUSER" in script
+    assert "CREATE DATABASE rollout OWNER rollout_owner" in script
+
+
 def test_compose_and_kubernetes_run_commands_that_exist(compose, k8s):
-    commands = [compose["services"][name]["command"] for name in APP_SERVICES]
-    commands += [c["command"] for d in k8s if d["kind"] == "Deployment"
+    commands = [compose["services"][name]["command"] for name in (*APP_SERVICES, "migrate")]
+    commands += [c["command"] for d in k8s if d["kind"] in ("Deployment", "Job")
                  for c in d["spec"]["template"]["spec"]["containers"]]
     for command in commands:
         if command[:2] == ["python", "-m"]:
@@ -97,11 +123,19 @@ def test_kubernetes_deployments_have_probes_limits_and_every_variable(k8s):
         assert {"livenessProbe", "readinessProbe"} <= set(container)
         assert {"cpu", "memory"} <= set(container["resources"]["limits"])
         names = set(config) | {e["name"] for e in container.get("env", [])}
-        assert SETTINGS <= names, f"{deployment['metadata']['name']} lacks {sorted(SETTINGS - names)}"
+        assert SETTINGS - {OWNER_DSN} <= names, \
+            f"{deployment['metadata']['name']} lacks {sorted(SETTINGS - {OWNER_DSN} - names)}"
+        assert OWNER_DSN not in names, "the owner's DSN is the migration Job's alone"
         secrets = [e for e in container["env"] if "valueFrom" in e]
         assert {e["name"] for e in secrets} >= {"ROLLOUT_DATABASE_URL", "ROLLOUT_TEMPORAL_API_KEY"}
-        assert not {"ROLLOUT_DATABASE_URL", "ROLLOUT_TEMPORAL_API_KEY"} & set(config), \
+        assert not {"ROLLOUT_DATABASE_URL", "ROLLOUT_TEMPORAL_API_KEY", OWNER_DSN} & set(config), \
             "credentials come from the Secret, not the ConfigMap"
+    (job,) = [d for d in k8s if d["kind"] == "Job"]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "runtime.migrate"]
+    (owner,) = [e for e in container["env"] if e["name"] == OWNER_DSN]
+    assert owner["valueFrom"]["secretKeyRef"]["name"] == "rollout-migration-secrets"
+    assert config["ROLLOUT_DATABASE_ROLE"] == "rollout_app"
 
 
 def test_temporal_helm_values_pin_the_same_versions_as_compose(compose):

@@ -172,6 +172,13 @@ def reached(stage: Stage, share: float) -> Callable[[InitiativeStatus], bool]:
     return check
 
 
+def walked(status: InitiativeStatus) -> float:
+    """The share of the rollout's stage moves made so far (four per site)."""
+    steps = sum(4 if p.status == "completed" else (p.stage.index if p.stage else 0)
+                for p in status.sites.values())
+    return steps / (4 * status.total_sites)
+
+
 def _due(last: tuple[int, float] | None, version: int, now: float, revisit_s: float) -> bool:
     return last is None or last[0] != version or now - last[1] >= revisit_s
 

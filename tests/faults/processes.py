@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
-    def __init__(self, address: str, dsn: str, queue: str, log: Path) -> None:
+    def __init__(self, address: str, dsn: str, queue: str, log: Path,
+                 settings: dict[str, str] | None = None) -> None:
+        """`settings`: more ROLLOUT_* variables for this process (a small workflow cache, ...)."""
         env = {**os.environ, "ROLLOUT_TEMPORAL_ADDRESS": address, "ROLLOUT_DATABASE_URL": dsn,
-               "ROLLOUT_TASK_QUEUE": queue, "ROLLOUT_LOG_LEVEL": "INFO"}
+               "ROLLOUT_TASK_QUEUE": queue, "ROLLOUT_LOG_LEVEL": "INFO", **(settings or {})}
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env,

@@ -14,7 +14,7 @@ import pytest
 
 from simulation.playthrough import all_finished, launch, simulate
 from tests.faults.determinism import replay_health
-from tests.faults.driving import Progress, drive
+from tests.faults.driving import Progress, drive, walked
 from tests.faults.figures import record
 from tests.faults.ledger import audit
 from tests.faults.light_plan import light_plan
@@ -35,13 +35,6 @@ sites), so the kills fall anywhere from the first enrolments to the last stage, 
 machine's speed."""
 DOWN_S = (0.5, 4.0)
 MIN_GAP_S = 5.0
-
-
-def walked(status) -> float:
-    """The share of the rollout's stage moves made so far (four per site)."""
-    steps = sum(4 if p.status == "completed" else (p.stage.index if p.stage else 0)
-                for p in status.sites.values())
-    return steps / (4 * status.total_sites)
 
 
 async def test_200_rollouts_survive_five_kill_9s_of_the_worker(client, database, temporal_dev,

@@ -20,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 
 from api.pages.session import COOKIE, PREFIX
 from domain.actors import Role
+from tests.workflows.harness import owner_dsn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
 
@@ -76,8 +77,9 @@ async def test_the_audit_answers_every_changing_method_with_405_or_404(api):
 
 
 async def test_the_database_refuses_to_change_or_remove_events(api):
-    """The append-only triggers of store/migrations/0001_event_store.sql, as the API's own
-    connection sees them (a migrated store: the one the API opened)."""
+    """The API's own connection (the application's role) may append an event but neither change
+    nor remove one, nor lift the append-only triggers; the owner is stopped by the triggers of
+    store/migrations/0001_event_store.sql (tests/security/test_least_privilege.py has the rest)."""
     pool = await api.app.state.resources.pool()
     stream = f"security-test/{uuid.uuid4().hex}"
     async with pool.acquire() as conn:
@@ -85,11 +87,24 @@ async def test_the_database_refuses_to_change_or_remove_events(api):
             "INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, "
             "payload, actor, occurred_at, prev_hash, hash) VALUES ($1, 1, $2, 'Probe', 1, '{}', "
             "'{}', now(), 'genesis', 'probe')", stream, uuid.uuid4().hex)
+        for statement in ("UPDATE events SET type = 'Forged' WHERE stream_id = $1",
+                          "DELETE FROM events WHERE stream_id = $1"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement, stream)
+        for statement in ("TRUNCATE events",
+                          "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete",
+                          "SET session_replication_role = replica"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+        assert await conn.fetchval("SELECT type FROM events WHERE stream_id = $1", stream) == "Probe"
+    owner = await asyncpg.connect(await owner_dsn(pool))
+    try:
         for statement, words in (
                 ("UPDATE events SET type = 'Forged' WHERE stream_id = $1", "append-only: UPDATE"),
                 ("DELETE FROM events WHERE stream_id = $1", "append-only: DELETE")):
             with pytest.raises(asyncpg.RaiseError, match=words):
-                await conn.execute(statement, stream)
+                await owner.execute(statement, stream)
         with pytest.raises(asyncpg.RaiseError, match="append-only: TRUNCATE"):
-            await conn.execute("TRUNCATE events")
-        assert await conn.fetchval("SELECT type FROM events WHERE stream_id = $1", stream) == "Probe"
+            await owner.execute("TRUNCATE events")
+    finally:
+        await owner.close()

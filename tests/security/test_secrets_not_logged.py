@@ -20,11 +20,14 @@ import signal
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 
 from devstack.ports import free_port
+from store.roles import set_password
 from tests.workflows.harness import fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.temporal]
@@ -36,11 +39,15 @@ API_KEY = "tcld-key-4c1d-never-log-me"
 START_SECONDS = 60.0
 
 
-def with_password(dsn: str, password: str) -> str:
-    """The DSN with a password (the test server trusts local connections and ignores it)."""
-    scheme, rest = dsn.split("://", 1)
-    user, host = rest.split("@", 1)
-    return f"{scheme}://{user}:{password}@{host}"
+async def with_password(server_dsn: str, dsn: str, password: str) -> str:
+    """The DSN with `password`, made the role's own (the server asks every connection for it)."""
+    parts = urlsplit(dsn)
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await set_password(admin, parts.username, password)
+    finally:
+        await admin.close()
+    return parts._replace(netloc=f"{parts.username}:{password}@{parts.hostname}:{parts.port}").geturl()
 
 
 class Logs:
@@ -124,7 +131,7 @@ async def test_no_secret_appears_in_any_log(postgres, temporal_dev, tmp_path):
     pool, dsn = await fresh_database(postgres)
     await pool.close()
     logs = Logs(tmp_path)
-    env = {**os.environ, "ROLLOUT_DATABASE_URL": with_password(dsn, PASSWORD),
+    env = {**os.environ, "ROLLOUT_DATABASE_URL": await with_password(postgres, dsn, PASSWORD),
            "ROLLOUT_TEMPORAL_ADDRESS": temporal_dev.address, "ROLLOUT_TEMPORAL_API_KEY": API_KEY,
            "ROLLOUT_LOG_LEVEL": "DEBUG", "NO_COLOR": "1"}
     issued: list[str] = []

@@ -1,5 +1,6 @@
 """Each store test module gets its own freshly migrated database on the session's PostgreSQL
-server (the `postgres` fixture from tests/conftest.py)."""
+server (the `postgres` fixture from tests/conftest.py), used through its application role; an
+unmigrated one is handed to its owner, who migrates."""
 
 from __future__ import annotations
 
@@ -10,31 +11,30 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from devstack.local_stack import migrate_as_owner
 from store.db import connect
-from store.migrate import migrate
+from tests.workflows.harness import database_with_roles, role_name
 
 pytestmark = pytest.mark.postgres
 
 
 @asynccontextmanager
 async def new_database(server_dsn: str, *, migrated: bool = True):
-    """A pool on a brand-new database, dropped afterwards."""
+    """A pool on a brand-new database, dropped afterwards: migrated and through the application's
+    role, or not migrated and through the owner's."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
+    owner_dsn, app_dsn = await database_with_roles(server_dsn, name)
+    if migrated:
+        await migrate_as_owner(owner_dsn, app_role=role_name(app_dsn))
+    pool = await connect(app_dsn if migrated else owner_dsn, max_size=12)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')  # a generated identifier, not a value
-    finally:
-        await admin.close()
-    pool = await connect(server_dsn.rsplit("/", 1)[0] + f"/{name}", max_size=12)
-    try:
-        if migrated:
-            await migrate(pool)
         yield pool
     finally:
         await pool.close()
         admin = await asyncpg.connect(server_dsn)
         try:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE "{name}_owner", "{name}_app"')
         finally:
             await admin.close()
 

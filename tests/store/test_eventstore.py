@@ -16,6 +16,7 @@ from store.eventstore import ConcurrencyError, EventStore
 from store.upcasters import CURRENT_VERSIONS, UPCASTERS, upcast
 from tests.domain.builders import COACH, START, Clock
 from tests.store.scenario import enroll, site_history, unique
+from tests.workflows.harness import owner_dsn
 
 pytestmark = pytest.mark.postgres
 
@@ -178,25 +179,36 @@ async def test_each_event_links_to_the_previous_hash_and_the_chain_verifies(stor
                                stream_id) == rows[-1]["hash"]
     assert await store.verify(stream_id) is None
 
-    async with pool.acquire() as conn:
-        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete")
+    owner = await asyncpg.connect(await owner_dsn(pool))  # only the owner can lift the trigger
+    try:
+        await owner.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete")
         try:
-            await conn.execute(
+            await owner.execute(
                 "UPDATE events SET payload = jsonb_set(payload, '{site_name}', '\"Forged\"') "
                 "WHERE stream_id = $1 AND stream_version = 1", stream_id)
         finally:
-            await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_or_delete")
+            await owner.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_or_delete")
+    finally:
+        await owner.close()
     assert await store.verify(stream_id) == 1
 
 
 async def test_stored_events_cannot_be_changed_or_deleted(store, pool):
+    """The application's role is refused by its privileges; the owner, by the triggers."""
     initiative = unique("pbis")
     stream_id = ev.site_stream(initiative, "adams")
     await store.append(stream_id, enrollment(initiative, "adams"), expected_version=0)
-    with pytest.raises(asyncpg.RaiseError, match="append-only: UPDATE"):
-        await pool.execute("UPDATE events SET type = 'x' WHERE stream_id = $1", stream_id)
-    with pytest.raises(asyncpg.RaiseError, match="append-only: DELETE"):
-        await pool.execute("DELETE FROM events WHERE stream_id = $1", stream_id)
+    owner = await asyncpg.connect(await owner_dsn(pool))
+    try:
+        for statement in ("UPDATE events SET type = 'x' WHERE stream_id = $1",
+                          "DELETE FROM events WHERE stream_id = $1"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await pool.execute(statement, stream_id)
+            with pytest.raises(asyncpg.RaiseError, match=f"append-only: {statement.split()[0]}"):
+                await owner.execute(statement, stream_id)
+    finally:
+        await owner.close()
+    assert len(await store.read_stream(stream_id)) == len(enrollment(initiative, "adams"))
 
 
 async def test_numbers_and_dates_survive_jsonb_so_the_hash_recomputes(store, pool):

@@ -8,6 +8,7 @@ import pytest
 from store.db import connect
 from store.migrate import MIGRATIONS, migrate, migration_files
 from tests.store.conftest import new_database
+from tests.workflows.harness import owner_dsn
 
 pytestmark = pytest.mark.postgres
 
@@ -32,8 +33,7 @@ async def test_migrating_twice_is_a_no_op(postgres):
 
 async def test_processes_starting_at_once_apply_each_migration_once(postgres):
     async with new_database(postgres, migrated=False) as pool:
-        dsn = f"{postgres.rsplit('/', 1)[0]}/{await pool.fetchval('SELECT current_database()')}"
-        others = [await connect(dsn) for _ in range(4)]
+        others = [await connect(await owner_dsn(pool)) for _ in range(4)]
         try:
             results = await asyncio.gather(*(migrate(p) for p in [pool, *others]))
         finally:

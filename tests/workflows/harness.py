@@ -4,10 +4,12 @@ the districts week by week on the time-skipping server."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
@@ -18,8 +20,9 @@ from domain.plan import Plan
 from domain.plan_yaml import parse_plan
 from simulation.playthrough import play, simulate
 from simulation.districts import SimulatedDistricts
+from devstack.local_stack import migrate_as_owner
 from store.db import connect
-from store.migrate import migrate
+from store.roles import ensure_login_role, hand_over_database
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import InitiativeStatus
 
@@ -59,17 +62,54 @@ def one_cohort_plan(sites: int = 1) -> Plan:
     return Plan.model_validate(data)
 
 
+OWNERS: dict[str, str] = {}
+"""The owner's DSN of each database made here, by database name: for the tests that tamper with
+the record as only an owner (or a superuser) could."""
+
+
 async def fresh_database(server_dsn: str) -> tuple[asyncpg.Pool, str]:
+    """A new database with roles of its own, migrated by its owner: a pool and DSN of its
+    application role, which may append events and read them, and nothing the product does not
+    (store/privileges.py), so every test using it runs the product under least privilege."""
     name = f"t_{uuid.uuid4().hex[:12]}"
+    owner_dsn, app_dsn = await database_with_roles(server_dsn, name)
+    await migrate_as_owner(owner_dsn, app_role=role_name(app_dsn))
+    return await connect(app_dsn), app_dsn
+
+
+async def owner_dsn(pool_or_dsn: asyncpg.Pool | str) -> str:
+    """The owner's DSN of a database made here, from a DSN or a pool of it."""
+    if isinstance(pool_or_dsn, str):
+        return OWNERS[urlsplit(pool_or_dsn).path.lstrip("/")]
+    return OWNERS[await pool_or_dsn.fetchval("SELECT current_database()")]
+
+
+async def database_with_roles(server_dsn: str, name: str) -> tuple[str, str]:
+    """Create database `name`, owned by a new role `<name>_owner`, that a new role `<name>_app`
+    may connect to; return their DSNs. `server_dsn` is a superuser's."""
+    server = urlsplit(server_dsn)
+    roles = {f"{name}_owner": secrets.token_urlsafe(18), f"{name}_app": secrets.token_urlsafe(18)}
+    owner, app = roles
     admin = await asyncpg.connect(server_dsn)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')  # a generated identifier, not a value
+        for role, password in roles.items():
+            await ensure_login_role(admin, role, password)
     finally:
         await admin.close()
-    dsn = server_dsn.rsplit("/", 1)[0] + f"/{name}"
-    pool = await connect(dsn)
-    await migrate(pool)
-    return pool, dsn
+    inside = await asyncpg.connect(server._replace(path=f"/{name}").geturl())
+    try:
+        await hand_over_database(inside, owner=owner, app=app)
+    finally:
+        await inside.close()
+    owner_dsn, app_dsn = (f"postgresql://{role}:{password}@{server.hostname}:{server.port}/{name}"
+                          for role, password in roles.items())
+    OWNERS[name] = owner_dsn
+    return owner_dsn, app_dsn
+
+
+def role_name(dsn: str) -> str:
+    return urlsplit(dsn).username
 
 
 def simulated(env: WorkflowEnvironment, pool: asyncpg.Pool, plan: Plan, profiles=None) -> SimulatedDistricts:

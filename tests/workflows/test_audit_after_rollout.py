@@ -17,7 +17,7 @@ from domain.stages import Stage
 from audit.wording import stage_moves
 
 from store.eventstore import EventStore
-from tests.workflows.harness import drive, one_cohort_plan, simulated
+from tests.workflows.harness import drive, one_cohort_plan, owner_dsn, simulated
 from tests.workflows.test_rollout_lifecycle import start
 from workflows.ids import site_workflow_id
 from workflows.site_rollout import SiteRolloutWorkflow
@@ -70,7 +70,7 @@ async def test_audit_export_and_verify_after_a_rollout(env, worker, database):
     assert "OK: 2 stream(s)" in output and "2 stream(s) cross-checked" in output
 
     tampered = next(e.sequence for e in events if e.type == "TaskAssigned")
-    change_one_byte(dsn, stream, tampered)
+    change_one_byte(await owner_dsn(dsn), stream, tampered)
     code, output = await rollout_cli("audit", "verify", "--initiative", initiative,
                                      "--temporal-address", address, "--database-url", dsn)
     assert code == 1, output
@@ -81,7 +81,8 @@ async def test_audit_export_and_verify_after_a_rollout(env, worker, database):
 
 
 def change_one_byte(dsn: str, stream: str, version: int) -> None:
-    """What a superuser with psql could do: bypass the append-only trigger and edit a title."""
+    """What the owner (or a superuser) with psql could do: lift the append-only trigger and edit a
+    title (the application's role cannot: tests/security/test_least_privilege.py)."""
     sql = (
         "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete; "
         "UPDATE events SET payload = jsonb_set(payload, '{title}', "
