@@ -1,5 +1,6 @@
 """The SSIP as the state team works it: record Phase I and II, each year's Phase III figures, and
-read where the SSIP stands. Shared by the API (api/routes/ssip.py) and the CLI (`rollout ssip`).
+read where the SSIP stands. The CLI (`rollout ssip`, cli/ssip_commands.py) is its way in; the
+annual report (report/ssip.py) prints what it records.
 
 Every entry is decided by domain/ssip.py on the SSIP's stream and appended through the event
 store with the person who made it, stamped with the initiative's school time (as its workflows
@@ -26,6 +27,7 @@ from domain.actors import Actor
 from domain.errors import DomainError
 from domain.ssip_documents import PhaseOne, PhaseThree, PhaseTwo, commands_for
 from domain.ssip_records import FFY_RANGE, SimrDefinition
+from domain.ssip import execute as decide_commands
 from store import ssip_stream
 from store.ssip_stream import Launched
 from workflows.ids import ssip_cycle_workflow_id
@@ -73,7 +75,7 @@ async def act(pool: asyncpg.Pool, initiative_id: str, decision: Decision,
     at = school_now(launched, now)
     try:
         state, events = await ssip_stream.record(
-            pool, initiative_id, lambda s: ssip.execute(s, decision(s, at))[1])
+            pool, initiative_id, lambda s: decide_commands(s, decision(s, at))[1])
     except DomainError as refused:
         raise SsipRefused("invalid", refused.message, refused.field, refused.value) from None
     return Recorded(state, [e.type for e in events],

@@ -82,6 +82,8 @@ async def _groups(pool: asyncpg.Pool, who: Principal, district: str | None,
                                      status="open", limit=INBOX_LIMIT)
     groups: dict[tuple[str, str], SiteGroup] = {}
     for task in rows:
+        if task["site_id"] is None:
+            continue  # the state team's SSIP tasks: `rollout ssip show`, `rollout tasks`, /tasks
         key = (task["initiative_id"], task["site_id"])
         if key not in groups:
             site = await district_queries.site(pool, *key, district)
