@@ -52,7 +52,7 @@ run (an uncaught timeout of the wait failed it). Runs recorded before replay as 
 SSIP_CYCLE_PATCH = "ssip-cycle-started-at-launch"
 """workflow.patched id: right after the launch, the initiative starts its SSIP's yearly cycle
 (workflows/ssip_cycle.py: the state team's report tasks). Runs launched before start none;
-`rollout ssip cycle start` starts one for them."""
+`rollout ssip start-cycle` starts one for them."""
 
 
 @workflow.defn

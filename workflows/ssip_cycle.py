@@ -10,7 +10,7 @@ is not reported on: the cycle stops there.
 It is one main loop of timers and activities with no Update or signal (nothing for a handler to
 hand over; its query only reads), so a worker that picks it up cold replays one sequence of
 commands, and each run's history stays a handful of events. The initiative workflow starts it
-at launch (`workflows/initiative.py`, behind a patch); `rollout ssip cycle start` starts one for
+at launch (`workflows/initiative.py`, behind a patch); `rollout ssip start-cycle` starts one for
 an initiative launched before.
 """
 
