@@ -54,7 +54,8 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
         client, task_queue=task_queue, workflows=WORKFLOWS,
         activities=[EventRecorder(EventStore(pool)).record_events, PdScheduler(pool).schedule_pd,
                     CycleStarter(client).start_coaching_cycle,
-                    check_readiness, hold_review, SsipCycleWork(pool).assign_ssip_tasks,
+                    check_readiness, hold_review, SsipCycleWork(pool).initiative_school_clock,
+                    SsipCycleWork(pool).assign_ssip_tasks,
                     SsipCycleWork(pool).mark_ssip_tasks_overdue],
         graceful_shutdown_timeout=timedelta(seconds=10), **options)
 

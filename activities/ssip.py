@@ -1,5 +1,6 @@
-"""The SSIP cycle's work: give the state team its tasks for a year's report, and mark the ones
-left open overdue once the report was due.
+"""The SSIP cycle's work: read the initiative's school clock from its recorded launch, give the
+state team its tasks for a year's report, and mark the ones left open overdue once the report was
+due.
 
 Both decide on the SSIP's stream (domain/ssip.py) and append through the event store with the
 engine as the actor; both are idempotent (a task already assigned, or already marked, is not
@@ -13,9 +14,11 @@ from datetime import datetime
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain import ssip
 from domain.actors import SYSTEM
+from domain.school_clock import SchoolClock
 from store import ssip_stream
 
 
@@ -36,6 +39,16 @@ class SsipYearOutcome(BaseModel):
 class SsipCycleWork:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+
+    @activity.defn
+    async def initiative_school_clock(self, initiative_id: str) -> SchoolClock:
+        """The clock the initiative's launch recorded. The cycle is started beside the initiative
+        (rollouts/operations.py), so the launch may not be recorded yet: retried until it is."""
+        launched = await ssip_stream.launched(self._pool, initiative_id)
+        if launched is None or launched.school_clock is None:
+            raise ApplicationError(f"Initiative '{initiative_id}' has not recorded its launch "
+                                   "with a school clock yet.", type="LaunchNotRecorded")
+        return launched.school_clock
 
     @activity.defn
     async def assign_ssip_tasks(self, year: SsipYear) -> SsipYearOutcome:

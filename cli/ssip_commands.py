@@ -169,7 +169,8 @@ def import_(initiative: str = INITIATIVE,
 def start_cycle(initiative: str = INITIATIVE, temporal_address: str = TEMPORAL_ADDRESS,
                 database_url: str = DATABASE_URL) -> None:
     """Start the yearly cycle that gives the state team its SSIP report tasks, for an initiative
-    launched before initiatives started it themselves (a running cycle is left as it is)."""
+    launched before `rollout start` started it beside the initiative, or whose cycle was stopped
+    (a running cycle is left as it is)."""
     where = target(temporal_address, database_url)
     if where.database_url is None:
         fail("Which event store? Give --database-url (or $ROLLOUT_DATABASE_URL, or run "

@@ -20,7 +20,6 @@ from typing import Callable, Literal
 import asyncpg
 from temporalio.client import Client
 from pydantic import ValidationError
-from temporalio.common import WorkflowIDConflictPolicy
 
 from domain import ssip
 from domain.actors import Actor
@@ -30,8 +29,8 @@ from domain.ssip_records import FFY_RANGE, SimrDefinition
 from domain.ssip import execute as decide_commands
 from store import ssip_stream
 from store.ssip_stream import Launched
-from workflows.ids import ssip_cycle_workflow_id
-from workflows.ssip_cycle import SsipCycleInput, SsipCycleWorkflow, first_ffy
+from rollouts.operations import start_ssip_cycle
+from workflows.ssip_cycle import first_ffy
 
 Kind = Literal["not_found", "invalid"]
 Decision = Callable[[ssip.SsipState, datetime], list[ssip.Command]]
@@ -175,20 +174,15 @@ def parse_actuals_csv(text: str, source: str = "<file>") -> list[CsvRow]:
 async def start_cycle(client: Client, pool: asyncpg.Pool, initiative_id: str, *,
                       task_queue: str) -> str:
     """Start the yearly cycle giving the state team its SSIP tasks, for an initiative launched
-    before the initiative workflow started one itself (a running cycle is left as it is)."""
+    before the launch started one beside it (a running cycle is left as it is)."""
     launched = await _launched(pool, initiative_id)
     if launched.school_clock is None:
         raise SsipRefused("invalid", f"Initiative '{initiative_id}' was launched before its "
                           "school clock was recorded; its SSIP cycle cannot tell its school "
                           "time.", "initiative_id", initiative_id)
-    workflow_id = ssip_cycle_workflow_id(initiative_id)
-    await client.start_workflow(
-        SsipCycleWorkflow.run, SsipCycleInput(
-            initiative_id=initiative_id, clock=launched.school_clock,
-            ffy=first_ffy(launched.school_clock.origin_school.date())),
-        id=workflow_id, task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
-    return workflow_id
+    return await start_ssip_cycle(client, initiative_id, task_queue=task_queue,
+                                  clock=launched.school_clock,
+                                  ffy=first_ffy(launched.school_clock.origin_school.date()))
 
 
 async def _launched(pool: asyncpg.Pool, initiative_id: str) -> Launched:

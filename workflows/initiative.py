@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime, time, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import initiative as agg
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import InitiativeLaunchedPayload
     from domain.plan import Plan
     from domain.school_clock import SchoolClock
-    from workflows.ids import group_workflow_id, site_workflow_id, ssip_cycle_workflow_id
+    from workflows.ids import group_workflow_id, site_workflow_id
     from workflows.models import (
         Cadences, CohortDecisionRequest, ControlRequest, GroupInput, InitiativeCarry,
         InitiativeInput, InitiativeStatus, RolloutSettings, SiteProgress, SiteRef,
@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.site_group import SiteGroupWorkflow
     from workflows.site_rollout import CLOSING_PAUSE, SiteRolloutWorkflow
     from workflows.site_work import control_command as site_control_command
-    from workflows.ssip_cycle import SsipCycleInput, SsipCycleWorkflow, first_ffy
     from workflows.recording import record
     from workflows.relay import RELAY_PATCH, closed_target
     from workflows.update_checks import (
@@ -49,10 +48,6 @@ MAIN_LOOP_PATCH = "initiative-controls-carried-out-by-the-main-loop"
 """workflow.patched id: the control Update hands its request to the main loop, which alone
 records and relays it, and a date gate that comes due wakes the main loop instead of failing the
 run (an uncaught timeout of the wait failed it). Runs recorded before replay as they ran."""
-SSIP_CYCLE_PATCH = "ssip-cycle-started-at-launch"
-"""workflow.patched id: right after the launch, the initiative starts its SSIP's yearly cycle
-(workflows/ssip_cycle.py: the state team's report tasks). Runs launched before start none;
-`rollout ssip start-cycle` starts one for them."""
 
 
 @workflow.defn
@@ -77,8 +72,6 @@ class InitiativeWorkflow:
             await self._execute(agg.LaunchInitiative(
                 at=self._now(), actor=input.launched_by,
                 payload=_launch_payload(self._plan, self._carry.clock)))
-            if workflow.patched(SSIP_CYCLE_PATCH):
-                await self._start_ssip_cycle()
         while True:
             await self._carry_out_controls()
             if self._done():
@@ -177,19 +170,6 @@ class InitiativeWorkflow:
                 self._groups.append(handle)
                 group_ids.append(group_id)
         self._carry.groups[cohort.id] = group_ids
-
-    async def _start_ssip_cycle(self) -> None:
-        """The SSIP's yearly cycle lives on its own (it outlasts the rollout by a report)."""
-        try:
-            await workflow.start_child_workflow(
-                SsipCycleWorkflow.run, SsipCycleInput(
-                    initiative_id=self._plan.initiative.id, clock=self._carry.clock,
-                    ffy=first_ffy(self._today())),
-                id=ssip_cycle_workflow_id(self._plan.initiative.id),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON)
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("the SSIP cycle of %s is already running",
-                                 self._plan.initiative.id)
 
     def _stages_of(self, cohort_id: str | None):
         if cohort_id is None:

@@ -9,9 +9,12 @@ is not reported on: the cycle stops there.
 
 It is one main loop of timers and activities with no Update or signal (nothing for a handler to
 hand over; its query only reads), so a worker that picks it up cold replays one sequence of
-commands, and each run's history stays a handful of events. The initiative workflow starts it
-at launch (`workflows/initiative.py`, behind a patch); `rollout ssip start-cycle` starts one for
-an initiative launched before.
+commands, and each run's history stays a handful of events. It runs beside the initiative, not as
+its child: the launch (rollouts/operations.py `launch_initiative`) starts it right after the
+initiative, and `rollout ssip start-cycle` starts one for an initiative launched before. Started
+at launch, it knows no clock yet: its first run reads the one the initiative's launch recorded
+(an activity, retried until the initiative has recorded it) and reports first on the FFY of the
+initiative's first school day.
 """
 
 from __future__ import annotations
@@ -32,19 +35,22 @@ class SsipCycleInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     initiative_id: str
-    clock: SchoolClock
-    """The initiative's school clock (recorded in its launch), so the cycle keeps its time."""
-    ffy: int
-    """The FFY this run gives tasks for."""
+    clock: SchoolClock | None = None
+    """The initiative's school clock (recorded in its launch), so the cycle keeps its time; None:
+    read it from the recorded launch first."""
+    ffy: int | None = None
+    """The FFY this run gives tasks for; None: the FFY of the initiative's first school day."""
 
 
 class SsipCycleStatus(BaseModel):
     initiative_id: str
     ffy: int
+    ffy: int | None
     step: str
-    """What the run waits for: 'assign' (1 November), 'overdue' (1 February) or 'over'."""
-    at: date
-    """The school day of that step."""
+    """What the run waits for: 'clock' (the initiative's recorded launch), 'assign' (1 November),
+    'overdue' (1 February) or 'over'."""
+    at: date | None
+    """The school day of that step (None while it waits for the clock)."""
     assigned: list[str] = []
 
 
@@ -58,11 +64,14 @@ class SsipCycleWorkflow:
     @workflow.init
     def __init__(self, input: SsipCycleInput) -> None:
         self._input = input
-        self._step, self._at = "assign", ssip.tasks_assigned_on(input.ffy)
+        self._step, self._at = ("clock", None) if input.ffy is None else \
+            ("assign", ssip.tasks_assigned_on(input.ffy))
         self._assigned: list[str] = []
 
     @workflow.run
     async def run(self, input: SsipCycleInput) -> SsipCycleStatus:
+        if input.clock is None or input.ffy is None:
+            input = await self._read_clock(input)
         while True:
             await self._sleep_until(self._at)
             outcome = await self._carry_out_step()
@@ -75,6 +84,14 @@ class SsipCycleWorkflow:
                 continue
             workflow.continue_as_new(SsipCycleInput(
                 initiative_id=input.initiative_id, clock=input.clock, ffy=input.ffy + 1))
+
+    async def _read_clock(self, input: SsipCycleInput) -> SsipCycleInput:
+        clock = input.clock or await workflow.execute_activity_method(
+            SsipCycleWork.initiative_school_clock, input.initiative_id, **RECORD)
+        ffy = input.ffy if input.ffy is not None else first_ffy(clock.origin_school.date())
+        self._input = SsipCycleInput(initiative_id=input.initiative_id, clock=clock, ffy=ffy)
+        self._step, self._at = "assign", ssip.tasks_assigned_on(ffy)
+        return self._input
 
     async def _carry_out_step(self) -> SsipYearOutcome:
         year = SsipYear(initiative_id=self._input.initiative_id, ffy=self._input.ffy,

@@ -5,7 +5,8 @@ Nothing on 31 October 2027; on 1 November 2027 three open tasks in the inbox, du
 2028 (before the report is due) and told to the state team; entering the SiMR actual and the
 stakeholder counts completes two of them; on 1 February 2028 the one left open is overdue; the
 cycle goes on to FFY 2027 and stops when the initiative's record ended before that year began.
-The initiative workflow starts the cycle at launch (SSIP_CYCLE_PATCH).
+The launch (rollouts/operations.py) starts the cycle beside the initiative, and the cycle reads
+the school clock the initiative's launch recorded.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from domain.ssip_records import StakeholderGroup
+from rollouts import operations as ops
 from rollouts import ssip as service
 from store import inbox_queries
 from tests.ssip.builders import (
     ACTUAL, SIMR, STAKEHOLDERS, STATE_TEAM, TARGET, school_clock, store_launch,
 )
 from tests.workflows.harness import STATE_ADMIN, one_cohort_plan, record_histories
-from workflows.ids import initiative_workflow_id, ssip_cycle_workflow_id
+from workflows.ids import ssip_cycle_workflow_id
 from workflows.initiative import InitiativeWorkflow
-from workflows.models import ControlRequest, InitiativeInput
+from workflows.models import ControlRequest
 from workflows.ssip_cycle import SsipCycleInput, SsipCycleWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -121,25 +123,29 @@ async def test_the_state_team_gets_its_february_tasks_in_time(env, worker, pool)
         "ssip-cycle-over": (ssip_cycle_workflow_id(initiative_id), None)})
 
 
-async def test_the_initiative_starts_its_ssip_cycle_at_launch(env, worker, pool):
+async def test_the_launch_starts_the_ssip_cycle_beside_the_initiative(env, worker, pool):
     plan = one_cohort_plan(1)
     initiative_id = f"ssip-launch-{uuid.uuid4().hex[:6]}"
     plan = plan.model_copy(update={"initiative": plan.initiative.model_copy(
         update={"id": initiative_id})})
-    handle = await env.client.start_workflow(
-        InitiativeWorkflow.run, InitiativeInput(plan=plan, launched_by=STATE_ADMIN),
-        id=initiative_workflow_id(initiative_id), task_queue=worker)
-    cycle = env.client.get_workflow_handle(ssip_cycle_workflow_id(initiative_id))
+    launched = await ops.launch_initiative(env.client, plan, STATE_ADMIN, task_queue=worker,
+                                           speedup=1)
+    assert launched.ssip_cycle == ssip_cycle_workflow_id(initiative_id)
+    cycle = env.client.get_workflow_handle(launched.ssip_cycle)
     for _ in range(100):
-        try:
-            status = await cycle.query(SsipCycleWorkflow.status)
+        status = await cycle.query(SsipCycleWorkflow.status)
+        if status.step != "clock":
             break
-        except Exception:  # not started yet
-            await env.sleep(timedelta(minutes=10))
+        await env.sleep(timedelta(minutes=10))
     else:
-        raise AssertionError("the initiative never started its SSIP cycle")
+        raise AssertionError("the cycle never read the clock of the initiative's launch")
     assert (status.ffy, status.step, status.at) == (2026, "assign", date(2027, 11, 1)), \
         "launched in the 2026-27 school year: FFY 2026 is the first to report"
+    first_run = (await cycle.describe()).run_id
+    assert await ops.start_ssip_cycle(env.client, initiative_id, task_queue=worker) == \
+        launched.ssip_cycle
+    assert (await cycle.describe()).run_id == first_run, "a running cycle is left as it is"
+    handle = env.client.get_workflow_handle(launched.workflow_id)
     await handle.execute_update(InitiativeWorkflow.control, ControlRequest(
         actor=STATE_ADMIN, action="cancel", reason="the state withdrew the initiative"))
     await handle.result()
@@ -147,4 +153,6 @@ async def test_the_initiative_starts_its_ssip_cycle_at_launch(env, worker, pool)
     assert description.status == WorkflowExecutionStatus.RUNNING, \
         "the cycle outlasts the rollout: the year's report is still due"
     await record_histories(env.client, {
-        "initiative-starts-ssip-cycle": (initiative_workflow_id(initiative_id), None)})
+        "initiative-launched-beside-ssip-cycle": (launched.workflow_id, None),
+        "ssip-cycle-reads-launch-clock": (launched.ssip_cycle, None)})
+    await cycle.terminate(reason="test over")
