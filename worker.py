@@ -24,6 +24,7 @@ from activities.events import EventRecorder
 from activities.pd_scheduling import PdScheduler
 from activities.readiness import check_readiness
 from activities.reviews import hold_review
+from activities.ssip import SsipCycleWork
 from runtime.mail import MailChannel, MailServer
 from runtime.process_exit import leave
 from runtime.settings import Settings, load_settings, redact_dsn
@@ -53,7 +54,9 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = DEFAULT_T
         client, task_queue=task_queue, workflows=WORKFLOWS,
         activities=[EventRecorder(EventStore(pool)).record_events, PdScheduler(pool).schedule_pd,
                     CycleStarter(client).start_coaching_cycle,
-                    check_readiness, hold_review],
+                    check_readiness, hold_review, SsipCycleWork(pool).initiative_school_clock,
+                    SsipCycleWork(pool).assign_ssip_tasks,
+                    SsipCycleWork(pool).mark_ssip_tasks_overdue],
         graceful_shutdown_timeout=timedelta(seconds=10), **options)
 
 

@@ -55,11 +55,12 @@ class _Body(BaseModel):
 class Task(BaseModel):
     task_id: str
     initiative_id: str
-    site_id: str
-    district_id: str
+    site_id: str | None = Field(description="None for the state team's SSIP tasks (kind "
+                                            "'ssip_...'), which belong to no site")
+    district_id: str | None
     kind: str
     title: str
-    stage: Stage
+    stage: Stage | None
     assignee_role: str
     instrument: str | None
     ref: str | None

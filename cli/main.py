@@ -6,7 +6,7 @@ from __future__ import annotations
 from cli import (
     audit_commands, board_command, decision_commands, demo_command, import_commands,
     mail_commands, ops_commands, plan_commands, projection_commands, report_command,
-    task_commands, token_commands,
+    ssip_commands, task_commands, token_commands,
 )
 from cli.app_exit import RolloutApp
 from cli.usage_errors import OneLineErrors
@@ -17,7 +17,7 @@ app = RolloutApp(
 
 _GROUPS = (ops_commands, decision_commands, demo_command, plan_commands, task_commands,
            board_command, report_command, audit_commands, projection_commands, token_commands,
-           import_commands, mail_commands)
+           import_commands, mail_commands, ssip_commands)
 
 for group in _GROUPS:
     group.register(app)

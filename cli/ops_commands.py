@@ -98,6 +98,12 @@ def start(
     if link := where.workflow_link(launched.workflow_id):
         out.print(f"Temporal Web UI: {link}")
     out.print(f"Follow it with: rollout status {launched.initiative_id}")
+    if launched.ssip_cycle:
+        out.print(f"SSIP cycle {launched.ssip_cycle} beside it: the state team's report tasks "
+                  "each 1 November.")
+    else:
+        out.print(Text("The SSIP cycle could not be started; start it with `rollout ssip "
+                       f"start-cycle {launched.initiative_id}`.", style="yellow"))
     if not launched.worker_polling:
         out.print(Text(f"No worker is polling task queue '{launched.task_queue}' yet: the rollout "
                        "begins when one does (`rollout up` runs workers).", style="yellow"))

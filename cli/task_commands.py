@@ -93,7 +93,7 @@ def tasks(
                   title=f"Tasks{' of ' + site if site else ''}")
     for r in rows:
         flags = ", ".join(f for f in ("overdue", "escalated") if r[f])
-        table.add_row(*(Text(c) for c in (
+        table.add_row(*(Text(c or "-") for c in (
             r["task_id"], r["site_id"], r["stage"], r["assignee_role"], str(r["due"]),
             r["status"] + (f" ({flags})" if flags else ""), r["title"])))
     out.print(table)
@@ -118,6 +118,9 @@ def complete(
     task, _ = read(where.database_url, lambda pool: inbox_queries.task(pool, task_id))
     if task is None:
         fail(f"There is no task '{task_id}'; `rollout tasks --site SITE` lists them.", NOT_FOUND)
+    if task["site_id"] is None:
+        fail(f"Task '{task_id}' is the state team's SSIP task: record what it asks for with "
+             "`rollout ssip record INITIATIVE FILE` (the year's Phase III document).", INVALID)
     send = _answer(task, actor, answers)
 
     async def act() -> UpdateOutcome:

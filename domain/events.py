@@ -19,6 +19,9 @@ from domain.criteria import Check, ExitCriteria, StageEvidence
 from domain.drivers import Driver
 from domain.instruments import Assessment, AssessmentScore, Instrument
 from domain.school_clock import SchoolClock
+from domain.ssip_records import (
+    Ffy, Percent, PlanPart, Question, SimrDefinition, StakeholderGroup, Text,
+)
 from domain.stages import Stage
 
 EVENT_NAMESPACE = uuid.UUID("6f1c3c2e-8b7a-4a59-9a53-3f0e1c9b7d21")
@@ -47,6 +50,16 @@ def is_site_stream(stream_id: str) -> bool:
 
 def initiative_stream(initiative_id: str) -> str:
     return f"initiative/{initiative_id}"
+
+
+SSIP_STREAM_PREFIX = "ssip/"
+
+
+def ssip_stream(initiative_id: str) -> str:
+    """The SSIP of the initiative's plan (its `initiative.ssip` section): Phase I and II records,
+    each year's Phase III figures, and the state team's SSIP tasks. Keyed by the initiative, as the
+    plan declares its SSIP inside the initiative and the annual report is one initiative's."""
+    return f"{SSIP_STREAM_PREFIX}{initiative_id}"
 
 
 class _Payload(BaseModel):
@@ -360,6 +373,82 @@ class SiteCompletedPayload(_Payload):
     checks: list[Check]
 
 
+# --- the SSIP (domain/ssip.py) ---------------------------------------------------------------
+
+class SimrDefinedPayload(_Payload):
+    simr: SimrDefinition
+    reason: str = Field(default="", max_length=2000,
+                        description="why a SiMR already recorded was changed ('' the first time)")
+
+
+class SimrTargetSetPayload(_Payload):
+    ffy: Ffy
+    percent: Percent
+    previous: float | None = Field(default=None, description="the target it replaces, if any")
+    reason: str = Field(default="", max_length=2000)
+
+
+class SimrActualRecordedPayload(_Payload):
+    ffy: Ffy
+    percent: Percent
+    source: Literal["entered", "imported"] = "entered"
+    data_source: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000)
+    previous: float | None = Field(default=None, description="the figure it corrects, if any")
+    reason: str = Field(default="", max_length=2000)
+
+
+class SsipPartRecordedPayload(_Payload):
+    record: PlanPart
+    revised: bool = Field(default=False, description="whether it replaces one recorded before")
+    reason: str = Field(default="", max_length=2000)
+
+
+class InfrastructureActivityCompletedPayload(_Payload):
+    activity_id: str
+    completed_on: date
+    note: str = Field(default="", max_length=2000)
+
+
+class StakeholderEngagementRecordedPayload(_Payload):
+    ffy: Ffy
+    groups: list[StakeholderGroup]
+    revised: bool = False
+    reason: str = Field(default="", max_length=2000)
+
+
+class ReflectionAnsweredPayload(_Payload):
+    ffy: Ffy
+    answers: dict[Question, Text]
+
+
+class PlanChangeRecordedPayload(_Payload):
+    ffy: Ffy
+    change: Text
+    reason: Text
+
+
+SsipTaskKind = Literal["simr_actual", "stakeholder_engagement", "reflection"]
+
+
+class SsipTaskAssignedPayload(_Payload):
+    task_id: str
+    kind: SsipTaskKind
+    title: str
+    ffy: Ffy
+    due: date
+    assignee_role: str = "state"
+
+
+class SsipTaskCompletedPayload(_Payload):
+    task_id: str
+
+
+class SsipTaskOverduePayload(_Payload):
+    task_id: str
+    due: date
+
+
 # --- events ---------------------------------------------------------------------------------
 
 class DomainEvent(BaseModel):
@@ -550,6 +639,67 @@ class ActionItemDismissed(DomainEvent):
     payload: ActionItemDismissedPayload
 
 
+class SimrDefined(DomainEvent):
+    type: Literal["SimrDefined"] = "SimrDefined"
+    payload: SimrDefinedPayload
+
+
+class SimrTargetSet(DomainEvent):
+    type: Literal["SimrTargetSet"] = "SimrTargetSet"
+    payload: SimrTargetSetPayload
+
+
+class SimrActualRecorded(DomainEvent):
+    type: Literal["SimrActualRecorded"] = "SimrActualRecorded"
+    payload: SimrActualRecordedPayload
+
+
+class SsipPartRecorded(DomainEvent):
+    type: Literal["SsipPartRecorded"] = "SsipPartRecorded"
+    payload: SsipPartRecordedPayload
+
+
+class InfrastructureActivityCompleted(DomainEvent):
+    type: Literal["InfrastructureActivityCompleted"] = "InfrastructureActivityCompleted"
+    payload: InfrastructureActivityCompletedPayload
+
+
+class StakeholderEngagementRecorded(DomainEvent):
+    type: Literal["StakeholderEngagementRecorded"] = "StakeholderEngagementRecorded"
+    payload: StakeholderEngagementRecordedPayload
+
+
+class ReflectionAnswered(DomainEvent):
+    type: Literal["ReflectionAnswered"] = "ReflectionAnswered"
+    payload: ReflectionAnsweredPayload
+
+
+class PlanChangeRecorded(DomainEvent):
+    type: Literal["PlanChangeRecorded"] = "PlanChangeRecorded"
+    payload: PlanChangeRecordedPayload
+
+
+class SsipTaskAssigned(DomainEvent):
+    type: Literal["SsipTaskAssigned"] = "SsipTaskAssigned"
+    payload: SsipTaskAssignedPayload
+
+
+class SsipTaskCompleted(DomainEvent):
+    type: Literal["SsipTaskCompleted"] = "SsipTaskCompleted"
+    payload: SsipTaskCompletedPayload
+
+
+class SsipTaskOverdue(DomainEvent):
+    type: Literal["SsipTaskOverdue"] = "SsipTaskOverdue"
+    payload: SsipTaskOverduePayload
+
+
+SSIP_EVENT_TYPES: tuple[type[DomainEvent], ...] = (
+    SimrDefined, SimrTargetSet, SimrActualRecorded, SsipPartRecorded,
+    InfrastructureActivityCompleted, StakeholderEngagementRecorded, ReflectionAnswered,
+    PlanChangeRecorded, SsipTaskAssigned, SsipTaskCompleted, SsipTaskOverdue,
+)
+
 EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     InitiativeLaunched, CohortStarted, SiteEnrolled, StageEntered, AssessmentSubmitted,
     CriteriaEvaluated, StageMoveRequested, StageMoveApproved, StageMoveOverridden,
@@ -558,7 +708,7 @@ EVENT_TYPES: tuple[type[DomainEvent], ...] = (
     TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
     SiteCompleted, StageMoveDeclined, TaskReassigned, TaskDueDateExtended, TaskWaived,
     TaskDueDatesShifted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
-    ActionItemDismissed,
+    ActionItemDismissed, *SSIP_EVENT_TYPES,
 )
 
 Event = Annotated[
@@ -570,7 +720,9 @@ Event = Annotated[
         TaskOverdue, TaskEscalated, RolloutPaused, RolloutResumed, RolloutCancelled, SiteRegressed,
         SiteCompleted, StageMoveDeclined, TaskReassigned, TaskDueDateExtended, TaskWaived,
         TaskDueDatesShifted, ActionItemsProposed, ActionItemAccepted, ActionItemsMerged,
-        ActionItemDismissed,
+        ActionItemDismissed, SimrDefined, SimrTargetSet, SimrActualRecorded, SsipPartRecorded,
+        InfrastructureActivityCompleted, StakeholderEngagementRecorded, ReflectionAnswered,
+        PlanChangeRecorded, SsipTaskAssigned, SsipTaskCompleted, SsipTaskOverdue,
     ],
     Field(discriminator="type"),
 ]

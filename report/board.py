@@ -60,8 +60,10 @@ def progression(cells: list[BoardCell], moments: list[datetime], labels: list[st
 
 
 def year_end(cells: list[BoardCell], end: datetime, end_label: str,
-             unstarted_cohorts: list[str]) -> Section:
-    by_cohort = tally(cells, end, lambda c: c.cohort_id)
+             unstarted_cohorts: list[str], cohort_names: dict[str, str] | None = None) -> Section:
+    """`cohort_names` (the plan's, when given) label the cohorts; without them, their ids."""
+    names = cohort_names or {}
+    by_cohort = tally(cells, end, lambda c: names.get(c.cohort_id, c.cohort_id))
     by_region = tally(cells, end, lambda c: c.region)
     section = Section(
         "year-end-board", f"Stage board at the year's end ({end_label})",
@@ -80,7 +82,8 @@ def year_end(cells: list[BoardCell], end: datetime, end_label: str,
     if unstarted_cohorts:
         section.notes.append(
             f"Not on the board: cohort{'s' if len(unstarted_cohorts) > 1 else ''} "
-            f"{', '.join(unstarted_cohorts)} had not started by the year's end, so "
+            f"{', '.join(names.get(c, c) for c in unstarted_cohorts)} had not started by the "
+            "year's end, so "
             f"{'their' if len(unstarted_cohorts) > 1 else 'its'} sites were not yet enrolled.")
     return section
 

@@ -1,7 +1,8 @@
 """Building the annual SSIP progress report of one initiative from the event store.
 
-Reads (store/report_queries.py and the stage board), then shapes each section (board, capacity,
-fidelity, delivery, actions), then the notes about the data itself. Each step is announced to
+Reads (store/report_queries.py, the stage board and the SSIP's record), then shapes each section
+(SiMR progress, board, capacity, fidelity, delivery, actions, and the SSIP's infrastructure,
+stakeholders, changes and reflection), then the notes about the data itself. Each step is announced to
 `progress`, so a command can show how far it has got; a state-scale year draws a dozen charts over
 tens of thousands of rows.
 """
@@ -17,12 +18,14 @@ import asyncpg
 
 from domain.plan import Plan
 from domain.privacy import MIN_CELL
+from domain.ssip import ffy_label
 from report import actions, board, capacity, delivery, fidelity
+from report import ssip as ssip_sections
 from report.model import Report, Section, Table
 from report.period import ReportYear, moment_label, month_ends, school_year
 from report.suppression import Suppressor
 from report.trends import months_of
-from store import board_queries, report_queries
+from store import board_queries, report_queries, ssip_stream
 from store.initiative_queries import plan_min_cells
 
 Progress = Callable[[str], None]
@@ -30,8 +33,9 @@ Progress = Callable[[str], None]
 
 STEPS = ("Reading the initiative", "Reading the stage history", "Reading capacity assessments",
          "Reading fidelity assessments", "Reading PD and coaching", "Reading review action items",
-         "Drawing the stage charts", "Drawing the capacity charts", "Drawing the fidelity chart",
-         "Drawing the delivery charts", "Drawing the action-item charts")
+         "Reading the SSIP", "Drawing the stage charts", "Drawing the capacity charts",
+         "Drawing the fidelity chart", "Drawing the delivery charts",
+         "Drawing the action-item charts", "Drawing the SiMR chart")
 
 
 class ReportError(Exception):
@@ -55,7 +59,8 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
                        progress: Progress = lambda step: None,
                        now: datetime | None = None) -> Report:
     plan, initiative_id = request.plan, request.initiative_id
-    if plan is not None and plan.initiative.id != initiative_id:
+    if plan is not None and plan.initiative.id != initiative_id and \
+            not initiative_id.startswith(f"{plan.initiative.id}-"):
         raise ReportError(f"The plan is for initiative '{plan.initiative.id}', not "
                           f"'{initiative_id}'.")
     try:
@@ -67,14 +72,16 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
 
     progress(next(steps))
     launch = await report_queries.launch(pool, initiative_id)
+    plan = _plan_as_launched(plan, initiative_id, launch)
     span = await board_queries.history_span(pool, initiative_id)
     if span is None:
         known = await report_queries.known_initiatives(pool)
         hint = f" Initiatives recorded: {', '.join(known)}." if known else ""
         raise ReportError(f"No stage history is recorded for initiative '{initiative_id}'.{hint}",
                           not_found=True)
-    through = await report_queries.last_event_at(pool, initiative_id)
-    _check_overlap(period, span[0], through or span[1], initiative_id)
+    latest = await report_queries.last_event_at(pool, initiative_id)
+    _check_overlap(period, span[0], latest or span[1], initiative_id)
+    through = await report_queries.last_event_at(pool, initiative_id, until=period.end)
     behind = await report_queries.projections_behind(pool)
     criteria = await report_queries.criteria(pool, initiative_id)
     started = await report_queries.cohorts_started(pool, initiative_id, period.end)
@@ -93,8 +100,11 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
                                                                period.end)
     progress(next(steps))
     items = await report_queries.action_items(pool, initiative_id, period.start, period.end)
+    progress(next(steps))
+    ssip = await ssip_stream.read(pool, initiative_id)
 
     cohorts = launch.cohort_ids if launch else sorted({c.cohort_id for c in cells})
+    names = _cohort_names(plan)
     unstarted = [c for c in cohorts if c not in started and
                  not any(cell.cohort_id == c and cell.at == period.end for cell in cells)]
     regions = sorted({c.region for c in cells if c.at == period.end})
@@ -102,7 +112,7 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
     progress(next(steps))
     sections.append(board.progression(cells, moments, labels))
     sections.append(board.year_end(cells, period.end, moment_label(period.end),
-                                   unstarted))
+                                   unstarted, names))
     progress(next(steps))
     sections.append(capacity.section(capacity_scores, moments, labels, criteria))
     progress(next(steps))
@@ -113,6 +123,18 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
                                      privacy))
     progress(next(steps))
     sections.append(actions.section(items, regions))
+    progress(next(steps))
+    ffy = request.year
+    statement = launch.simr if launch else ""
+    simr = ssip_sections.simr_section(ssip, statement, ffy)
+    practice = ssip_sections.fidelity_section(_statewide_fidelity(sections),
+                                              _sites_at_mark(sections))
+    sections[:0] = [simr, practice]
+    sections += [ssip_sections.infrastructure_section(ssip, ffy),
+                 ssip_sections.stakeholder_section(ssip, ffy, privacy),
+                 ssip_sections.changes_section(ssip, ffy),
+                 ssip_sections.reflection_section(ssip, ffy),
+                 ssip_sections.plan_section(ssip, launch.ssip_phase if launch else "III")]
     sections.append(_about(period, privacy, plan is not None))
 
     end_board = board.totals(cells, period.end)
@@ -122,10 +144,11 @@ async def build_report(pool: asyncpg.Pool, request: ReportRequest,
               f"{period.label}",
         period=period, generated_at=now or datetime.now(timezone.utc), data_through=through,
         min_cell=privacy.min_cell,
-        facts=_facts(initiative_id, launch, period, cohorts, started),
-        highlights=_highlights(end_board, launch, deliveries, items, sections),
+        facts=_facts(initiative_id, launch, period, cohorts, started, names, ssip),
+        highlights=_highlights(end_board, launch, deliveries, items, sections,
+                               ssip_sections.simr_figures(ssip, ffy)),
         sections=sections, suppressed=privacy.log,
-        notes=_notes(period, through, plan, launch, behind))
+        notes=_notes(period, latest, plan, launch, behind, request.plan))
 
 
 def _check_overlap(period: ReportYear, first: datetime, last: datetime, initiative_id: str) -> None:
@@ -139,30 +162,70 @@ def _check_overlap(period: ReportYear, first: datetime, last: datetime, initiati
                           not_found=True)
 
 
+def _plan_as_launched(plan: Plan | None, initiative_id: str,
+                      launch: report_queries.Launch | None) -> Plan | None:
+    """The plan given, under the initiative's id. The demo launches each run under a stamped id
+    (`simulation/demo.py`: 'k3-literacy' runs as 'k3-literacy-20261203-152102'), so a plan whose
+    id is the stamped id's prefix is the initiative's plan when, stamped the same way, it is
+    exactly the plan the launch recorded (same sha256); otherwise it is another plan."""
+    if plan is None or plan.initiative.id == initiative_id:
+        return plan
+    stamped = plan.model_copy(update={"initiative": plan.initiative.model_copy(
+        update={"id": initiative_id})})
+    if launch is None or _digest(stamped) != launch.plan_digest:
+        why = "no launch is recorded for it" if launch is None else \
+            f"it was launched from another plan (sha256 {launch.plan_digest[:12]}...)"
+        raise ReportError(f"The plan is for initiative '{plan.initiative.id}', not "
+                          f"'{initiative_id}': {why}.")
+    return stamped
+
+
+def _cohort_names(plan: Plan | None) -> dict[str, str]:
+    """Cohort id -> the name the plan gives it (with the id where two share a name)."""
+    if plan is None:
+        return {}
+    given = [c.name for c in plan.cohorts]
+    return {c.id: c.name if given.count(c.name) == 1 else f"{c.name} ({c.id})"
+            for c in plan.cohorts}
+
+
+def _digest(plan: Plan) -> str:
+    return hashlib.sha256(plan.model_dump_json().encode()).hexdigest()
+
+
 def _facts(initiative_id: str, launch: report_queries.Launch | None, period: ReportYear,
-           cohorts: list[str], started: dict[str, datetime]) -> list[tuple[str, str]]:
+           cohorts: list[str], started: dict[str, datetime], names: dict[str, str],
+           ssip) -> list[tuple[str, str]]:
     facts = [("Initiative", f"{launch.name} ({initiative_id})" if launch else initiative_id)]
     if launch:
         facts += [("Evidence-based practice", launch.practice),
                   ("SSIP phase", launch.ssip_phase),
-                  ("State-identified Measurable Result (SiMR)", launch.simr),
+                  ("State-identified Measurable Result (SiMR)",
+                   ssip.simr.statement if ssip.simr else launch.simr),
                   ("Sites in the plan", str(launch.site_count)),
                   ("Launched", f"{launch.launched_at:%-d %B %Y}")]
     facts += [("School year", f"{period.describe()}, from {period.source}"),
+              ("Federal fiscal year", f"FFY {period.year} ({ffy_label(period.year)}), reported "
+                                      f"in the SPP/APR due 1 February {period.year + 2}"),
               ("Cohorts started by the year's end",
                f"{sum(1 for c in cohorts if c in started)} of {len(cohorts)}"
-               + (": " + ", ".join(f"{c} ({started[c]:%-d %b %Y})" for c in cohorts if c in started)
-                  if started else ""))]
+               + (": " + ", ".join(f"{names.get(c, c)} ({started[c]:%-d %b %Y})"
+                                   for c in cohorts if c in started) if started else ""))]
+    if ssip.last_recorded_at is not None:
+        facts.append(("SSIP records", f"as recorded by {ssip.last_recorded_at:%-d %B %Y %H:%M} "
+                                      "UTC (entered after the year, keyed by FFY)"))
     return facts
 
 
-def _highlights(end_board, launch, deliveries, items, sections) -> list[tuple[str, str]]:
+def _highlights(end_board, launch, deliveries, items, sections,
+                simr: ssip_sections.Simr) -> list[tuple[str, str]]:
     on_board = sum(end_board.values())
     from_initial = sum(end_board[c] for c in ("Initial Implementation", "Full Implementation",
                                               "Completed"))
     planned = f" of {launch.site_count} in the plan" if launch else ""
     statewide = _statewide_fidelity(sections)
-    figures = [
+    figures = [(f"SiMR, FFY {simr.ffy}", simr.headline())] if simr.headline() else []
+    figures += [
         ("Sites enrolled at the year's end", f"{on_board}{planned}"),
         ("Sites in Initial Implementation or beyond", str(from_initial)),
         ("Sites in Full Implementation or completed",
@@ -187,18 +250,32 @@ def _statewide_fidelity(sections: list[Section]) -> str | None:
     return None
 
 
-def _notes(period: ReportYear, through: datetime | None, plan: Plan | None,
-           launch: report_queries.Launch | None, behind: dict[str, int]) -> list[str]:
+def _sites_at_mark(sections: list[Section]) -> list[str] | None:
+    """The all-regions row of the fidelity section's sites-at-mark table, if it has one."""
+    for s in sections:
+        for table in s.tables:
+            if table.id == "fidelity-sites-at-mark":
+                return table.rows[-1]
+    return None
+
+
+def _notes(period: ReportYear, latest: datetime | None, plan: Plan | None,
+           launch: report_queries.Launch | None, behind: dict[str, int],
+           given: Plan | None) -> list[str]:
     notes = [f"The {name} read model is being rebuilt ({count} events still to replay), so its "
              "figures may be incomplete (run: rollout projections rebuild)."
              for name, count in behind.items()]
-    if through is not None and through < period.end:
-        notes.append(f"The record's latest event is from {through:%-d %B %Y %H:%M} UTC, before "
+    if latest is not None and latest < period.end:
+        notes.append(f"The record's latest event is from {latest:%-d %B %Y %H:%M} UTC, before "
                      f"the year closes at the end of {period.last_day:%-d %B %Y}. If the year "
                      "is still under way, these figures will change as later events are "
                      "recorded; the year-end board shows the sites as they stand so far.")
+    if given is not None and plan is not None and given.initiative.id != plan.initiative.id:
+        notes.append(f"The plan file names initiative '{given.initiative.id}'; this initiative "
+                     f"ran it under the stamped id '{plan.initiative.id}' (as the demo stamps "
+                     "each run), and the launch recorded exactly this plan (same sha256).")
     if plan is not None and launch is not None:
-        digest = hashlib.sha256(plan.model_dump_json().encode()).hexdigest()
+        digest = _digest(plan)
         if digest != launch.plan_digest:
             notes.append("The plan file given differs from the plan the initiative was launched "
                          f"with (sha256 {digest[:12]}... against {launch.plan_digest[:12]}...); "

@@ -8,6 +8,8 @@ colour-vision deficiencies), and every series also differs by marker or hatch wh
 from __future__ import annotations
 
 import io
+import math
+import textwrap
 from typing import Sequence
 
 import matplotlib
@@ -20,9 +22,16 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
            "#000000", "#999999"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h"]
 WIDTH, HEIGHT, DPI = 9.0, 4.2, 100
+LEGEND_CHARS = 28
+"""A legend entry wraps at this many characters: a long cohort or region name (the names the
+plan gives) takes more lines, not the plot's width."""
+LABEL_CHARS = 30
+"""A category label (a bar's name) wraps likewise."""
 
 
 def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, cropped to what is drawn (legends and labels outside the plot
+    included) with a margin, so nothing is cut at an edge."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight",
                 metadata={"Software": None})
@@ -44,7 +53,24 @@ def _style(ax, title: str, ylabel: str = "", xlabel: str = "") -> None:
 
 def _ticks(ax, labels: Sequence[str]) -> None:
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=45, ha="right", fontsize=8)
+    ax.set_xticklabels(_wrapped(labels), rotation=45, ha="right", fontsize=8)
+
+
+def _wrapped(labels: Sequence[str], width: int = LABEL_CHARS) -> list[str]:
+    return [textwrap.fill(str(label), width, break_long_words=False) for label in labels]
+
+
+def _legend(ax) -> None:
+    """The legend beside the plot, each entry wrapped so a long name cannot squeeze the plot."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, _wrapped(labels, LEGEND_CHARS), loc="upper left",
+                  bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+
+
+def _counts_axis(ax, axis: str = "y") -> None:
+    """Whole numbers only on an axis of counts (no '0.5 sessions')."""
+    (ax.yaxis if axis == "y" else ax.xaxis).get_major_locator().set_params(integer=True)
 
 
 def stacked_barh(categories: Sequence[str], series: dict[str, list[int]],
@@ -62,11 +88,12 @@ def stacked_barh(categories: Sequence[str], series: dict[str, list[int]],
                      fontsize=7, color="white" if name != "not started" else "black")
         left = [a + b for a, b in zip(left, values)]
     ax.set_yticks(positions)
-    ax.set_yticklabels(categories, fontsize=9)
+    ax.set_yticklabels(_wrapped(categories), fontsize=9)
     _style(ax, title, xlabel=xlabel)
     ax.grid(axis="x", alpha=0.3)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    _counts_axis(ax, "x")
+    _legend(ax)
     return to_png(fig)
 
 
@@ -76,7 +103,7 @@ def lines(labels: Sequence[str], series: dict[str, list[float | None]], title: s
     ax = fig.add_subplot()
     _draw_lines(ax, labels, series)
     _finish_lines(ax, labels, title, ylabel, goal, goal_label, percent)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    _legend(ax)
     return to_png(fig)
 
 
@@ -91,7 +118,7 @@ def panels_of_lines(labels: Sequence[str], panels: dict[str, dict[str, list[floa
         _draw_lines(ax, labels, series)
         _finish_lines(ax, labels, name, ylabel, goal, goal_label, True)
         ax.title.set_fontsize(10)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+        _legend(ax)
     return to_png(fig)
 
 
@@ -134,8 +161,10 @@ def grouped_bars(categories: Sequence[str], series: dict[str, list[int]], title:
         _ticks(ax, categories)
     else:
         ax.set_xticks(range(len(categories)))
-        ax.set_xticklabels(categories, fontsize=8)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+        ax.set_xticklabels(_wrapped(categories, max(8, 90 // max(len(categories), 1))),
+                           fontsize=8)
+    _counts_axis(ax)
+    _legend(ax)
     return to_png(fig)
 
 
@@ -150,9 +179,11 @@ def stacked_bars(categories: Sequence[str], series: dict[str, list[int]],
         bottom = [a + b for a, b in zip(bottom, values)]
     _style(ax, title, ylabel)
     ax.set_xticks(range(len(categories)))
-    ax.set_xticklabels(categories, fontsize=8, rotation=30 if len(categories) > 6 else 0,
+    ax.set_xticklabels(_wrapped(categories), fontsize=8,
+                       rotation=30 if len(categories) > 6 else 0,
                        ha="right" if len(categories) > 6 else "center")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    _counts_axis(ax)
+    _legend(ax)
     return to_png(fig)
 
 
@@ -166,7 +197,7 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: list[list[float
     ax.set_xticks(range(len(columns)))
     ax.set_xticklabels(columns, rotation=35, ha="right", fontsize=8)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels(rows, fontsize=9)
+    ax.set_yticklabels(_wrapped(rows), fontsize=9)
     for r, row in enumerate(values):
         for c, v in enumerate(row):
             if v is None:
@@ -176,4 +207,38 @@ def heatmap(rows: Sequence[str], columns: Sequence[str], values: list[list[float
                     color="white" if v >= 60 else "black")
     ax.set_title(title, fontsize=12, loc="left")
     fig.colorbar(image, ax=ax, label="percent of points", shrink=0.8)
+    return to_png(fig)
+
+
+def simr_progress(labels: Sequence[str], baseline: float, targets: Sequence[float | None],
+                  actuals: Sequence[float | None], title: str,
+                  direction: str = "increase") -> bytes:
+    """The SiMR by FFY: its targets (dashed), its actuals (solid) and the baseline (dotted),
+    every point labelled with its value; the axis spans the figures, not 0 to 100, so a change
+    of a few points is visible (the axis says where it starts)."""
+    fig = _figure(height=3.8)
+    ax = fig.add_subplot()
+    ax.axhline(baseline, color="#555555", linestyle=":", linewidth=1.2,
+               label=f"baseline {baseline:.1f}%")
+    for values, name, style, offset in ((targets, "target", dict(
+            color=PALETTE[1], linestyle="--", marker="s", linewidth=1.4), 7),
+            (actuals, "actual", dict(color=PALETTE[0], marker="o", linewidth=2.2), -13)):
+        points = [(x, v) for x, v in enumerate(values) if v is not None]
+        if not points:
+            continue
+        xs, ys = zip(*points)
+        ax.plot(xs, ys, label=name, markersize=6, **style)
+        for x, y in points:
+            ax.annotate(f"{y:.1f}%", xy=(x, y), xytext=(0, offset), textcoords="offset points",
+                        ha="center", fontsize=8, color=style["color"])
+    shown = [v for v in (baseline, *targets, *actuals) if v is not None]
+    low = max(0.0, math.floor((min(shown) - 4) / 5) * 5)
+    high = min(100.0, math.ceil((max(shown) + 4) / 5) * 5)
+    ax.set_ylim(low, high)
+    _style(ax, title, "percent" + (" (higher is better)" if direction == "increase"
+                                   else " (lower is better)"))
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    _legend(ax)
     return to_png(fig)

@@ -24,6 +24,8 @@ class Table:
     note: str = ""
     total_row: bool = False
     """The last row totals the others (printed in bold)."""
+    prose: bool = False
+    """Cells of text rather than figures (set left, wrapped)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Section:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+    """Terms and what the report says of each (a question and its answer)."""
 
 
 @dataclass

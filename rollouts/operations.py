@@ -32,12 +32,14 @@ from domain.plan import Plan, require_whole
 from domain.storable import require_storable
 from rollouts.refusals import explain_refusal
 from runtime.temporal import connect
-from workflows.ids import initiative_workflow_id, site_workflow_id
+from domain.school_clock import SchoolClock
+from workflows.ids import initiative_workflow_id, site_workflow_id, ssip_cycle_workflow_id
 from workflows.initiative import InitiativeWorkflow
 from workflows.models import (
     ControlRequest, InitiativeInput, InitiativeOptions, InitiativeStatus, UpdateOutcome,
 )
 from workflows.site_rollout import SiteRolloutWorkflow
+from workflows.ssip_cycle import SsipCycleInput, SsipCycleWorkflow
 
 REFUSED, UNAVAILABLE = 1, 2
 CONNECT_TIMEOUT = 10.0
@@ -73,6 +75,8 @@ class Launched(BaseModel):
     sites: int
     cohorts: int
     worker_polling: bool
+    ssip_cycle: str | None = None
+    """The SSIP cycle's workflow id; None: it could not be started (`rollout ssip start-cycle`)."""
 
 
 async def reach(address: str, namespace: str = "default") -> Client:
@@ -91,9 +95,11 @@ def address_of(client: Client) -> str:
 
 async def launch_initiative(client: Client, plan: Plan, launched_by: Actor, *, task_queue: str,
                             speedup: float) -> Launched:
-    """Start the plan's InitiativeWorkflow; an initiative id is never started twice, a plan that
-    does not hold as a whole (domain.plan.require_whole) never starts, and no one launches under
-    an id the engine keeps for itself."""
+    """Start the plan's InitiativeWorkflow, an initiative id never twice, and beside it the yearly
+    SSIP cycle giving the state team its report tasks (every plan is an SSIP's work: its
+    `initiative.ssip` is required, and the SPP/APR is due each 1 February whatever the phase).
+    A plan that does not hold as a whole (domain.plan.require_whole) never starts, and no one
+    launches under an id the engine keeps for itself."""
     try:
         require_whole(plan)
     except Invalid as problem:
@@ -118,10 +124,31 @@ async def launch_initiative(client: Client, plan: Plan, launched_by: Actor, *, t
         raise OperationError(already_started(initiative_id, f"workflow {workflow_id} is {state}")) from None
     except RPCError as problem:
         raise _rpc_failure(client, problem) from None
+    try:
+        cycle: str | None = await start_ssip_cycle(client, initiative_id, task_queue=task_queue)
+    except RPCError:
+        cycle = None
     return Launched(initiative_id=initiative_id, workflow_id=workflow_id,
                     run_id=handle.first_execution_run_id, task_queue=task_queue, speedup=speedup,
                     sites=len(plan.sites), cohorts=len(plan.cohorts),
-                    worker_polling=await worker_polling(client, task_queue))
+                    worker_polling=await worker_polling(client, task_queue), ssip_cycle=cycle)
+
+
+async def start_ssip_cycle(client: Client, initiative_id: str, *, task_queue: str,
+                           clock: SchoolClock | None = None, ffy: int | None = None) -> str:
+    """Start the initiative's SSIP cycle beside it (not its child: the cycle outlasts the rollout
+    by a report). Idempotent: a cycle of that id already running, or one that ended because the
+    initiative did, is left as it is; only a failed or terminated one is started again. Without a
+    clock the cycle reads the one the initiative's launch records."""
+    workflow_id = ssip_cycle_workflow_id(initiative_id)
+    try:
+        await client.start_workflow(
+            SsipCycleWorkflow.run, SsipCycleInput(initiative_id=initiative_id, clock=clock, ffy=ffy),
+            id=workflow_id, task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY)
+    except WorkflowAlreadyStartedError:
+        pass
+    return workflow_id
 
 
 def already_started(initiative_id: str, evidence: str) -> str:

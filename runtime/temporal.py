@@ -12,8 +12,10 @@ from workflows.coaching_cycle import CoachingCycleWorkflow
 from workflows.initiative import InitiativeWorkflow
 from workflows.site_group import SiteGroupWorkflow
 from workflows.site_rollout import SiteRolloutWorkflow
+from workflows.ssip_cycle import SsipCycleWorkflow
 
-WORKFLOWS = [InitiativeWorkflow, SiteGroupWorkflow, SiteRolloutWorkflow, CoachingCycleWorkflow]
+WORKFLOWS = [InitiativeWorkflow, SiteGroupWorkflow, SiteRolloutWorkflow, CoachingCycleWorkflow,
+             SsipCycleWorkflow]
 DEFAULT_TASK_QUEUE = "rollouts"
 
 

@@ -88,11 +88,14 @@ async def known_initiatives(pool: asyncpg.Pool, limit: int = 10) -> list[str]:
     return [r["initiative_id"] for r in rows]
 
 
-async def last_event_at(pool: asyncpg.Pool, initiative_id: str) -> datetime | None:
-    """The newest school-time moment recorded for the initiative's sites."""
+async def last_event_at(pool: asyncpg.Pool, initiative_id: str,
+                        until: datetime | None = None) -> datetime | None:
+    """The newest school-time moment recorded for the initiative's sites (before `until`: the
+    data a year's report rests on ends with the year, whatever was recorded since)."""
     return await pool.fetchval(
-        "SELECT max(occurred_at) FROM events WHERE left(stream_id, $2) = $1",
-        _site_streams(initiative_id), len(_site_streams(initiative_id)))
+        "SELECT max(occurred_at) FROM events WHERE left(stream_id, $2) = $1 "
+        "AND ($3::timestamptz IS NULL OR occurred_at < $3)",
+        _site_streams(initiative_id), len(_site_streams(initiative_id)), until)
 
 
 async def launch(pool: asyncpg.Pool, initiative_id: str) -> Launch | None:

@@ -98,6 +98,8 @@ async def _groups(pool: asyncpg.Pool, catalogue: Catalogue, who: Principal, dist
     groups: dict[tuple[str, str], SiteGroup] = {}
     choices: dict = {}
     for task in rows:
+        if task["site_id"] is None:
+            continue  # the state team's SSIP tasks: `rollout ssip show`, `rollout tasks`, /tasks
         key = (task["initiative_id"], task["site_id"])
         if key not in groups:
             site = await district_queries.site(pool, *key, district)

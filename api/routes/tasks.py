@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from api.auth import Principal, allow, assignee_role_of, district_of, resources
-from api.errors import Conflict, FieldProblem, NotFound, responses
+from api.errors import Conflict, FieldProblem, Invalid, NotFound, responses
 from api.models import SLUG, TEXT_ID, ActionResult, CompleteTask, Task, TaskPage, TaskStatus
 from domain.actors import Role
 from rollouts import task_actions
@@ -51,6 +51,11 @@ async def complete_task(request: Request, who: TaskWorker, task_id: TaskId,
     assessment is refused here (submit the assessment), and a task already completed answers 409
     (of several people completing it at once, exactly one is recorded; the others hear so)."""
     row = await _task_in_scope(request, who, task_id)
+    if row["site_id"] is None:
+        raise Invalid(f"Task '{task_id}' is the state team's SSIP task: it is completed by "
+                      "recording what it asks for (`rollout ssip record` with the year's Phase "
+                      "III document), not here.",
+                      [FieldProblem(path="task_id", message="an SSIP task", value=task_id)])
     client = await resources(request).temporal()
     outcome = await task_actions.complete_task(
         client, initiative_id=row["initiative_id"], site_id=row["site_id"], task_id=task_id,

@@ -6,7 +6,7 @@ events table, resuming from its checkpoint (rebuild.py), and shows how far behin
 One module per projection holds its handlers.
 """
 
-from store.projections import notifications, scores, sites, stage_history, tasks  # noqa: F401  (registers handlers)
+from store.projections import notifications, scores, sites, ssip, stage_history, tasks  # noqa: F401  (registers handlers)
 from store.projections.lag import ProjectionStatus, status
 from store.projections.live import apply
 from store.projections.rebuild import catch_up, rebuild, rebuilding, start

@@ -23,6 +23,7 @@ from domain.instruments import CapacityAssessment, CapacityItem
 from domain.plan import Plan
 from domain.plan_yaml import parse_plan
 from domain.rollout import execute
+from domain.school_clock import SchoolClock
 from domain.site_state import SiteRolloutState
 from domain.stages import Stage
 from store.eventstore import EventStore
@@ -153,9 +154,11 @@ class Story:
                  outcome={"done": True})
 
 
-def school_year_stories(plan: Plan) -> tuple[list[Story], list[ev.Event]]:
+def school_year_stories(plan: Plan, clock: SchoolClock | None = None
+                        ) -> tuple[list[Story], list[ev.Event]]:
     """The sites' stories and the initiative's own events (launch, cohorts started), each
-    site's commands in the order of their dates."""
+    site's commands in the order of their dates; `clock`, when given, is the launch's school
+    clock (what the SSIP's entries are stamped by)."""
     d = date
     cedar = Story(plan, "cedar-falls-sd").enroll(d(2026, 8, 17), "c1")
     cedar.explore(d(2026, 8, 31)).install(d(2026, 9, 21), [24, 22])   # -> Initial, 25 Sep
@@ -205,7 +208,8 @@ def school_year_stories(plan: Plan) -> tuple[list[Story], list[ev.Event]]:
             practice=plan.initiative.practice.name, ssip_phase=plan.initiative.ssip.phase,
             simr=plan.initiative.ssip.simr, site_count=len(plan.sites),
             cohort_ids=[co.id for co in plan.cohorts],
-            plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest())))]
+            plan_digest=hashlib.sha256(plan.model_dump_json().encode()).hexdigest(),
+            school_clock=clock)))]
     state = agg.fold(launched, state)
     for cohort, day, decided in (("c1", d(2026, 8, 17), None), ("c2", d(2027, 1, 11), STATE.id)):
         gate = next(co.gate for co in plan.cohorts if co.id == cohort)
@@ -217,8 +221,8 @@ def school_year_stories(plan: Plan) -> tuple[list[Story], list[ev.Event]]:
     return [cedar, lakeview, lincoln, prairie, central, east], launched
 
 
-async def store_year(pool, plan: Plan) -> list[Story]:
-    stories, initiative_events = school_year_stories(plan)
+async def store_year(pool, plan: Plan, clock: SchoolClock | None = None) -> list[Story]:
+    stories, initiative_events = school_year_stories(plan, clock)
     store = EventStore(pool)
     await store.append(initiative_events[0].stream_id, initiative_events, expected_version=0,
                        workflow_id=f"initiative-{plan.initiative.id}")

@@ -114,13 +114,14 @@ async def test_the_year_end_board_equals_board_at_the_years_end(store, report):
     pool, _, plan, _ = store
     end = school_year(2026, plan.calendar).end
     cells = await board_at(pool, INITIATIVE, [end])
-    by_cohort = _expected(cells, lambda c: c.cohort_id)
+    named = {c.id: c.name for c in plan.cohorts}
+    by_cohort = _expected(cells, lambda c: named[c.cohort_id])
     by_region = _expected(cells, lambda c: c.region)
-    assert _shown(report.tables["year-end-by-cohort"]) == by_cohort
+    assert _shown(report.tables["year-end-by-cohort"]) == by_cohort, "cohorts by their names"
     assert _shown(report.tables["year-end-by-region"]) == by_region
     assert by_cohort == {
-        "c1": Counter({"Completed": 1, "Initial Implementation": 2, "Cancelled": 1}),
-        "c2": Counter({"Paused": 1, "Initial Implementation": 1})}, \
+        "Cohort 1": Counter({"Completed": 1, "Initial Implementation": 2, "Cancelled": 1}),
+        "Cohort 2": Counter({"Paused": 1, "Initial Implementation": 1})}, \
         "lakeview's pause after the year's end is not on the year-end board"
     total = report.tables["year-end-by-cohort"].by_row()["All sites"]
     assert total["Total"] == str(sum(c.sites for c in cells)) == "6"

@@ -155,12 +155,13 @@ async def play_a_year_then_report(client, database, plan: Plan, speedup: float, 
         assert len(figure.images) == 1, f"{figure.id} is an image, not a table alone"
         png, shape, spread = decode_png(figure.images[0]["src"])
         assert png.startswith(PNG_SIGNATURE) and shape[1] >= 400 and spread > 0.01, figure.id
+    named = {c.id: c.name for c in plan.cohorts}
     assert report_groups(reader.tables["year-end-by-cohort"]) == \
-        grouped(at_end, lambda c: c.cohort_id)
+        grouped(at_end, lambda c: named[c.cohort_id]), "cohorts by the plan's names"
     assert report_groups(reader.tables["year-end-by-region"]) == \
         grouped(at_end, lambda c: c.region)
     assert report_groups(reader.tables["year-end-by-cohort"]) == \
-        {k: +v for k, v in by_cohort.items()}, "the report's board is the workflow's board"
+        {named[k]: +v for k, v in by_cohort.items()}, "the report's board is the workflow's board"
     assert (out / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
     timings["board_at_year_end"] = dict(Counter(_count(at_end)))
     (out / "timings.json").write_text(json.dumps(timings, indent=1))
